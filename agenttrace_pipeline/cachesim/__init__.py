@@ -1,0 +1,1 @@
+"""Offline KV-cache simulation over hash-id traces."""

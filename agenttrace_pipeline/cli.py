@@ -1,0 +1,167 @@
+"""The ``agenttrace`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from agenttrace_pipeline import __version__, settings
+
+app = typer.Typer(
+    name="agenttrace",
+    help="Coding-agent traces → fitted distributions → synthetic Mooncake traces → replay, kept in DuckDB.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+validate_app = typer.Typer(help="Check trace files against their contracts.", no_args_is_help=True)
+app.add_typer(validate_app, name="validate")
+
+# soft_wrap: error lines stay one line each (FILE:LINE: field: reason), whatever the terminal width.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"agenttrace {__version__} ({settings.code_version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    pass
+
+
+@validate_app.command("mooncake-trace")
+def validate_mooncake_trace(
+    input: Annotated[Path, typer.Option("--input", "-i", help="Mooncake JSONL trace to check.")],
+    block_size: Annotated[int, typer.Option(min=1, help="Tokens per hash-id block.")] = 512,
+    max_errors: Annotated[int, typer.Option(min=0, help="Stop after this many violations (0: no limit).")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")] = False,
+) -> None:
+    """Validate a Mooncake trace: AIPerf's row rules plus hash-id, session and timing invariants.
+
+    Exit status: 0 valid, 1 invalid, 2 the file cannot be read.
+    """
+    from agenttrace_pipeline.trace.validator import validate_file
+
+    size = input.stat().st_size if input.is_file() else 0
+    show_progress = not as_json and err.is_terminal and size > 32 << 20
+    if show_progress:
+        with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err,
+                      transient=True) as bar:
+            task = bar.add_task("validating", total=size)
+            report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n))
+    else:
+        report = validate_file(input, block_size, max_errors or None)
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        for v in report.violations:
+            where = f"{input}:{v.line}" if v.line else str(input)
+            out.print(f"{where}: {v.field + ': ' if v.field else ''}{v.reason}", markup=False, highlight=False)
+        if not report.readable:
+            err.print("[red]cannot read the file[/red]")
+        elif report.valid:
+            out.print(f"[green]valid[/green] {report.form} trace: {report.rows:,} rows, {report.sessions:,} sessions, "
+                      f"{report.distinct_hash_ids:,} distinct hash ids (block size {block_size})")
+        else:
+            shown = len(report.violations)
+            more = " (stopped early: --max-errors reached)" if report.stopped_early else ""
+            err.print(f"[red]invalid[/red]: {report.violation_count:,} violation(s), {shown:,} shown, "
+                      f"{report.rows:,} rows read{more}")
+    if not report.readable:
+        raise typer.Exit(2)
+    raise typer.Exit(0 if report.valid else 1)
+
+
+@app.command("run")
+def run(
+    seed: Annotated[str, typer.Option(help="Seed partition for partitioned assets.")] = "42",
+) -> None:
+    """Materialise every asset on the embedded defaults (the main job) and print where the outputs are."""
+    from agenttrace_pipeline.orchestration import run_main_job
+    from agenttrace_pipeline.store.warehouse import Warehouse
+
+    err.print(f"materialising every asset (seed partition {seed}) …")
+    result = run_main_job(seed)
+    table = Table(title=f"run {result.run_id}")
+    table.add_column("asset")
+    table.add_column("rows", justify="right")
+    table.add_column("output")
+    for key, meta in result.materialized.items():
+        rows = meta.get("dagster/row_count", "")
+        table.add_row(key, f"{rows:,}" if isinstance(rows, int) else str(rows), str(meta.get("output", meta.get("warehouse", ""))))
+    out.print(table)
+    for key, meta in result.materialized.items():
+        for name, value in meta.items():
+            if name.startswith("hit_rate/"):
+                out.print(f"{key}: {name.split('/', 1)[1]} infinite-cache prefix hit rate {value:.1%}")
+    for name, passed in result.checks.items():
+        out.print(f"check {name}: {'[green]passed[/green]' if passed else '[red]FAILED[/red]'}")
+    wh = Warehouse()
+    out.print(f"DuckDB warehouse : {wh.database}")
+    out.print(f"Parquet lake     : {wh.lake}")
+    out.print(f"generated data   : {settings.output_root()}")
+    out.print(f"Dagster home     : {settings.dagster_home()}  (UI: agenttrace ui)")
+    if not result.success or not all(result.checks.values()):
+        err.print("[red]the run failed[/red]; see the messages above")
+        raise typer.Exit(1)
+
+
+@app.command("ui")
+def ui(
+    host: Annotated[str, typer.Option(help="Interface to bind (default: loopback only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web UI.")] = 3000,
+) -> None:
+    """Serve the Dagster UI (``dagster dev``) with the project-local instance."""
+    from agenttrace_pipeline.orchestration import serve_ui
+
+    raise typer.Exit(serve_ui(host, port))
+
+
+@app.command("query")
+def query(
+    sql: Annotated[str | None, typer.Argument(help="SQL to run against the warehouse.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from a file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Query the DuckDB warehouse (views over the Parquet lake plus the lineage table)."""
+    from agenttrace_pipeline.store.warehouse import Warehouse
+
+    if (sql is None) == (file is None):
+        err.print("give either SQL or --file")
+        raise typer.Exit(2)
+    text = sql if sql is not None else file.read_text()  # type: ignore[union-attr]
+    try:
+        df = Warehouse().query(text)
+    except Exception as exc:  # duckdb errors carry the useful message
+        err.print(f"[red]query failed[/red]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_json() + "\n")
+    else:
+        import polars as pl
+
+        with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=60):
+            out.print(str(df), markup=False, highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

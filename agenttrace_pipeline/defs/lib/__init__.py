@@ -1,0 +1,1 @@
+"""Machinery shared by the assets: warehouse resource and lineage recording."""

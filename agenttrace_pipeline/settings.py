@@ -1,0 +1,70 @@
+"""Where things live by default, and the environment variables that move them.
+
+All environment choices are made here so asset bodies and the CLI never read the environment themselves.
+
+| variable                 | default                                   |
+|--------------------------|-------------------------------------------|
+| AGENTTRACE_WAREHOUSE     | <project>/warehouse/agenttrace.duckdb     |
+| AGENTTRACE_LAKE          | <folder of the DuckDB file>/lake          |
+| AGENTTRACE_OUTPUT        | <project>/outputs                         |
+| AGENTTRACE_SHARED_DATA   | <project>/../shared/data                  |
+| AGENTTRACE_CACHE         | <project>/.cache/downloads                |
+| DAGSTER_HOME             | <project>/.dagster_home                   |
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from agenttrace_pipeline import __version__
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def warehouse_db() -> Path:
+    return _env_path("AGENTTRACE_WAREHOUSE", PROJECT_ROOT / "warehouse" / "agenttrace.duckdb")
+
+
+def lake_root(db: Path | None = None) -> Path:
+    return _env_path("AGENTTRACE_LAKE", (db or warehouse_db()).parent / "lake")
+
+
+def output_root() -> Path:
+    return _env_path("AGENTTRACE_OUTPUT", PROJECT_ROOT / "outputs")
+
+
+def shared_data() -> Path:
+    return _env_path("AGENTTRACE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+
+
+def download_cache() -> Path:
+    return _env_path("AGENTTRACE_CACHE", PROJECT_ROOT / ".cache" / "downloads")
+
+
+def dagster_home() -> Path:
+    return _env_path("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")
+
+
+def sql_dir() -> Path:
+    """DDL, views and report queries: ``warehouse/`` in a source tree, packaged copies otherwise."""
+    source = PROJECT_ROOT / "warehouse"
+    return source if (source / "ddl").is_dir() else PACKAGE_DIR / "_warehouse_sql"
+
+
+@functools.cache
+def code_version() -> str:
+    """Package version plus a digest of the package's source, so lineage tells code changes apart."""
+    sha = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        sha.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+        sha.update(path.read_bytes())
+    return f"{__version__}+{sha.hexdigest()[:12]}"

@@ -1,0 +1,1 @@
+"""Real trace sources: downloads and one adapter per format."""
