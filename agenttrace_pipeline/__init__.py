@@ -1,8 +1,5 @@
 """agenttrace_pipeline: coding-agent traces → fitted distributions → synthetic Mooncake traces → replay, with lineage."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("agenttrace-pipeline")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+local"
+# Read by hatch for the package metadata (pyproject: dynamic version); kept static so importing the
+# package stays cheap (the validator CLI must start fast).
+__version__ = "0.1.0"

@@ -9,8 +9,6 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from agenttrace_pipeline import __version__, settings
 
@@ -58,6 +56,8 @@ def validate_mooncake_trace(
     size = input.stat().st_size if input.is_file() else 0
     show_progress = not as_json and err.is_terminal and size > 32 << 20
     if show_progress:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
         with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err,
                       transient=True) as bar:
             task = bar.add_task("validating", total=size)
@@ -90,6 +90,8 @@ def run(
     seed: Annotated[str, typer.Option(help="Seed partition for partitioned assets.")] = "42",
 ) -> None:
     """Materialise every asset on the embedded defaults (the main job) and print where the outputs are."""
+    from rich.table import Table
+
     from agenttrace_pipeline.orchestration import run_main_job
     from agenttrace_pipeline.store.warehouse import Warehouse
 

@@ -131,7 +131,8 @@ def ingest_reference_trace(
     path = resolve_location(expand_location(spec.location), sha256=spec.sha256, policy=policy)
     report = validate_file(path, block_size=block_size, max_errors=200)
     if not report.valid:
-        raise TraceRejected(spec.name, path, [f"{path}:{v}" for v in report.violations])
+        raise TraceRejected(spec.name, path, [
+            f"{path}:{v.line}: {v.field + ': ' if v.field else ''}{v.reason}" for v in report.violations])
     table = read_trace_table(path)
     try:
         trace_table_schema(block_size).validate(table, lazy=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _MIN_DENSE = 1 << 22
-_GROWTH = 1.5
+_GROWTH = 1.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class BlockSizeRegistry:
         first[0] = True
         np.not_equal(s_ids[1:], s_ids[:-1], out=first[1:])
         first_idx = np.maximum.accumulate(np.where(first, np.arange(s_ids.size), 0))
-        prior = self._size[s_ids].astype(np.int64)
+        prior = self._size[s_ids].astype(np.int32)
         known = prior != 0
         ref_size = np.where(known, prior, s_sizes[first_idx])
         ref_line = np.where(known, self._line[s_ids], s_lines[first_idx])

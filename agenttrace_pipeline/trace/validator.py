@@ -34,7 +34,7 @@ from agenttrace_pipeline.trace.model import (
 )
 from agenttrace_pipeline.trace.reader import iter_lines
 
-_FLUSH_IDS = 1 << 21
+_FLUSH_IDS = 1 << 18  # ids per chunk: bounds the Python-int buffer and numpy temporaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +130,9 @@ class _Run:
             return
         ids = np.array(self.ids, dtype=np.int64)
         counts = np.array(self.counts, dtype=np.int64)
-        sizes = np.full(ids.size, self.bs, dtype=np.int64)
+        sizes = np.full(ids.size, self.bs, dtype=np.int32)
         sizes[np.cumsum(counts) - 1] = self.lasts
-        lines = np.repeat(np.array(self.lines, dtype=np.int64), counts)
+        lines = np.repeat(np.array(self.lines, dtype=np.int32), counts)
         for c in self.registry.add(ids, sizes, lines):
             self.add(
                 c.line,

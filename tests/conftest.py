@@ -1,0 +1,33 @@
+"""Shared fixtures: an isolated warehouse / Dagster home per test, and the real data in ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agenttrace_pipeline import settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data; tests that need it skip only when the folder is absent (a user's machine)."""
+    path = settings.shared_data()
+    if not path.is_dir():
+        pytest.skip(f"real trace data not present at {path}")
+    return path
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the warehouse, outputs, download cache and DAGSTER_HOME at a temporary folder."""
+    monkeypatch.setenv("AGENTTRACE_WAREHOUSE", str(tmp_path / "wh" / "agenttrace.duckdb"))
+    monkeypatch.delenv("AGENTTRACE_LAKE", raising=False)
+    monkeypatch.setenv("AGENTTRACE_OUTPUT", str(tmp_path / "outputs"))
+    monkeypatch.setenv("AGENTTRACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return tmp_path
