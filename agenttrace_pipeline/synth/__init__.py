@@ -1,0 +1,1 @@
+"""The agentic-code Mooncake generator: config model, samplers, session engine, hash ids, quality."""

@@ -1,0 +1,70 @@
+"""Hash-id layout of generated sessions, and the JSONL rows that carry them.
+
+* L1: ids ``0 .. L1_blocks-1``, shared by every session.
+* L1.5: ``L1_blocks + g*L15_blocks ..`` for group ``g``.
+* Everything else is allocated from one counter, in the order rows are emitted, so each session owns a
+  disjoint region: its turn-0 L2 blocks, then ``ceil(new/bs)`` fresh ids per later turn.
+
+A restart continuation B reuses what can be reused without changing any id's block size: the shared
+prefix and every *whole* L2 block of its Session A. The rest of A's accumulated context gets fresh ids —
+a Mooncake row can only end in a partial block, and past A's first partial block the replayed token stream
+no longer lines up with block boundaries, so listing A's partial ids as full blocks (as AIPerf 0.13 does)
+would only make the file inconsistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agenttrace_pipeline.synth.config import SessionDistributionConfig
+
+
+def _ids(start: int, count: int) -> str:
+    return ",".join(map(str, range(start, start + count)))
+
+
+@dataclass
+class IdAllocator:
+    cfg: SessionDistributionConfig
+    next_id: int = 0
+
+    def __post_init__(self) -> None:
+        c = self.cfg
+        self.bs = c.block_size
+        self.l1b, self.l15b = c.layer1_blocks, c.layer1_5_blocks
+        self.next_id = self.l1b + c.cache.layer1_5_groups.num_groups * self.l15b
+        self._prefix: dict[int, str] = {}
+
+    def prefix(self, group: int) -> str:
+        """Comma-joined L1 + L1.5(group) ids (empty string when there is no shared prefix)."""
+        s = self._prefix.get(group)
+        if s is None:
+            parts = [_ids(0, self.l1b), _ids(self.l1b + group * self.l15b, self.l15b)]
+            s = self._prefix[group] = ",".join(p for p in parts if p)
+        return s
+
+    def fresh(self, tokens: int) -> tuple[int, int]:
+        """Allocate ``ceil(tokens / bs)`` new ids; returns (first id, count)."""
+        n = -(-tokens // self.bs)
+        start = self.next_id
+        self.next_id += n
+        return start, n
+
+
+def join_ids(*parts: str) -> str:
+    return ",".join(p for p in parts if p)
+
+
+def turn0_row(sid: str, length: int, out: int, ids: str, timestamp: float, group: int, restart: bool) -> str:
+    tail = ',"is_restart":true' if restart else ""
+    return (f'{{"session_id":"{sid}","input_length":{length},"output_length":{out},"hash_ids":[{ids}],'
+            f'"timestamp":{timestamp:.1f},"group_id":{group}{tail}}}\n')
+
+
+def later_row(sid: str, length: int, out: int, ids: str, delay: float) -> str:
+    return (f'{{"session_id":"{sid}","input_length":{length},"output_length":{out},"hash_ids":[{ids}],'
+            f'"delay":{delay:.1f}}}\n')
+
+
+def id_range(start: int, count: int) -> str:
+    return _ids(start, count)
