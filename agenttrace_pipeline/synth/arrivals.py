@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from agenttrace_pipeline.synth.config import Arrival
 
@@ -15,6 +14,8 @@ GapSampler = Callable[[np.random.Generator, int], np.ndarray]
 
 def reference_inter_arrivals(path: str | Path) -> np.ndarray:
     """Inter-arrival times (ms) of a Mooncake JSONL trace (``timestamp`` ms) or an Azure CSV (``TIMESTAMP``)."""
+    import polars as pl  # only this arrival process needs it; keep the generator's start-up light
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"arrival trace {path} does not exist")

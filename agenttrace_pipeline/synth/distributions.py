@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
 from agenttrace_pipeline.synth.config import InterTurnDelay, Lognormal
 
 REDRAW_ROUNDS = 100
-_GRID = (np.arange(200_000) + 0.5) / 200_000  # quantile grid for expectations
+_Z_POINTS = 200_001  # grid over the standard-normal variable for expectations
+_Z_MAX = 9.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +56,39 @@ class Bounded:
         return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
 
     # targets ------------------------------------------------------------------------------------
-    def _cdf(self, x: float) -> float:
-        if x <= 0:
-            return 0.0
-        return float(stats.norm.cdf((math.log(x) - self.mu) / self.sigma)) if not math.isinf(x) else 1.0
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bounded distribution on a fine grid: increasing values and their probabilities.
 
-    def quantiles(self, u: np.ndarray) -> np.ndarray:
-        """Quantile function of the bounded (truncated) distribution."""
+        Redraw-then-clamp is, to within 100 rounds, truncation to ``[lo, hi]``: a lognormal density on
+        ``[lo, hi]``, integrated over ``z = (ln x - mu) / sigma`` with normal weights (no scipy needed,
+        which keeps the generator's start-up fast).
+        """
         if self.constant:
-            return np.full(u.shape, min(max(math.exp(self.mu), self.lo), self.hi))
-        a, b = self._cdf(self.lo), self._cdf(self.hi)
-        if b - a < 1e-12:  # everything is clamped to one bound
-            return np.full(u.shape, self.lo if self.hi == math.inf else self.hi)
-        z = stats.norm.ppf(a + u * (b - a))
-        return np.exp(self.mu + self.sigma * z)
+            return np.array([min(max(math.exp(self.mu), self.lo), self.hi)]), np.ones(1)
+        z_lo = (math.log(self.lo) - self.mu) / self.sigma if self.lo > 0 else -_Z_MAX
+        z_hi = (math.log(self.hi) - self.mu) / self.sigma if math.isfinite(self.hi) else _Z_MAX
+        z_lo, z_hi = max(z_lo, -_Z_MAX), min(z_hi, _Z_MAX)
+        if z_hi - z_lo < 1e-9:  # (almost) everything is clamped to one bound
+            return np.array([self.lo if z_hi <= -_Z_MAX + 1e-9 else self.hi]), np.ones(1)
+        z = np.linspace(z_lo, z_hi, _Z_POINTS)
+        w = np.exp(-0.5 * z * z)
+        w[[0, -1]] *= 0.5  # trapezoid rule
+        return np.exp(self.mu + self.sigma * z), w / w.sum()
 
 
-def target_of(values_at_quantiles: np.ndarray) -> tuple[float, float]:
-    """(mean, median) of a quantity given its values on the uniform quantile grid."""
-    return float(values_at_quantiles.mean()), float(np.median(values_at_quantiles))
+def target_of(values: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    """(mean, median) of a discretised distribution with increasing ``values``."""
+    median = values[min(int(np.searchsorted(np.cumsum(probs), 0.5)), values.size - 1)]
+    return float(values @ probs), float(median)
 
 
 def int_target(b: Bounded, minimum: int = 1, transform=None) -> tuple[float, float]:
     """Mean and median of ``max(floor(X), minimum)`` (optionally transformed) for a bounded lognormal X."""
-    q = np.maximum(np.floor(b.quantiles(_GRID)), minimum)
+    values, probs = b.grid()
+    v = np.maximum(np.floor(values), minimum)
     if transform is not None:
-        q = transform(q)
-    return target_of(q)
+        v = transform(v)
+    return target_of(v, probs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +114,12 @@ class DelayMixture:
         return np.minimum(out, self.cap)
 
     def target(self) -> tuple[float, float]:
-        qa = np.minimum(self.agentic.quantiles(_GRID), self.cap)
-        qh = np.minimum(self.human.quantiles(_GRID), self.cap)
-        mean = self.fraction * qa.mean() + (1 - self.fraction) * qh.mean()
-
-        def cdf(x: float) -> float:
-            return self.fraction * np.mean(qa <= x) + (1 - self.fraction) * np.mean(qh <= x) - 0.5
-
-        lo, hi = float(min(qa.min(), qh.min())), float(max(qa.max(), qh.max()))
-        median = optimize.brentq(cdf, lo, hi, xtol=1e-6) if cdf(lo) < 0 < cdf(hi) else lo
-        return float(mean), float(median)
+        va, pa = self.agentic.grid()
+        vh, ph = self.human.grid()
+        values = np.minimum(np.concatenate([va, vh]), self.cap)
+        probs = np.concatenate([self.fraction * pa, (1 - self.fraction) * ph])
+        order = np.argsort(values, kind="stable")
+        return target_of(values[order], probs[order])
 
 
 def zipf_groups(rng: np.random.Generator, n: int, num_groups: int, alpha: float) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from agenttrace_pipeline.synth.engine import (
     simulate_explicit,
     simulate_reset_driven,
 )
-from agenttrace_pipeline.synth.hash_ids import IdAllocator, id_range, join_ids, later_row, turn0_row
+from agenttrace_pipeline.synth.hash_ids import IdAllocator, IdText, join_ids, later_row, turn0_row
 from agenttrace_pipeline.synth.quality import Metric, compare
 from agenttrace_pipeline.trace.validator import ValidationReport, validate_file
 
@@ -92,6 +91,7 @@ class _Writer:
 
     def __post_init__(self) -> None:
         self.alloc = IdAllocator(self.cfg)
+        self.text = IdText()
         self._arr_rng = _rng(self.seed, _ARRIVALS)
         self._gap_buf: list[float] = []
         self._buf: list[str] = []
@@ -116,7 +116,7 @@ class _Writer:
         parts = []
         for n, o, d in zip(new, out, delay, strict=True):
             start, k = self.alloc.fresh(n)
-            parts.append(later_row(sid, n, o, id_range(start, k), d))
+            parts.append(later_row(sid, n, o, self.text.get(start, k), d))
         return "".join(parts)
 
     def primary(self, sid: str, c0: int, group: int, new: list[int], out: list[int], delay: list[float]):
@@ -125,7 +125,8 @@ class _Writer:
         l2 = c0 - self.cfg.prefix_tokens
         start, k = self.alloc.fresh(l2)
         ts = self._next_ts()
-        self._buf.append(turn0_row(sid, c0, out[0], join_ids(self.alloc.prefix(group), id_range(start, k)), ts, group, False))
+        ids = join_ids(self.alloc.prefix(group), self.text.get(start, k))
+        self._buf.append(turn0_row(sid, c0, out[0], ids, ts, group, False))
         self._buf.append(self.later_rows(sid, new[1:], out[1:], delay[1:]))
         self.rows += len(new)
         self.sessions += 1
@@ -272,6 +273,8 @@ def synthesize(
     work_dir.rename(final_dir)
     dataset = final_dir / "dataset.jsonl"
     report = None
+    # Validated in this process after writing: a validator child fed through a pipe was measured slower
+    # here (the two cores slow each other down on this allocation-heavy work).
     if validate:
         report = validate_file(dataset, cfg.block_size, max_errors=50)
         if not report.valid:
@@ -301,7 +304,7 @@ def _continuations(cfg, s, rng, batch: Batch, a_info, first, offset, total, w: _
         length = int(acc[j])
         f_start, f_n = w.alloc.fresh(length - prefix - a_full * bs)
         group = int(batch.group[k])
-        ids = join_ids(w.alloc.prefix(group), id_range(a_start, a_full), id_range(f_start, f_n))
+        ids = join_ids(w.alloc.prefix(group), w.text.get(a_start, a_full), w.text.get(f_start, f_n))
         lo, hi = rs[j], rs[j + 1]
         later = w.later_rows(sid, new[lo + 1:hi], out[lo + 1:hi], delay[lo + 1:hi])
         target = min(i + offset, total - 1)

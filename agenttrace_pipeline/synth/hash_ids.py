@@ -16,11 +16,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agenttrace_pipeline.synth.config import SessionDistributionConfig
+import numpy as np
 
+from agenttrace_pipeline.synth.config import SessionDistributionConfig
 
 def _ids(start: int, count: int) -> str:
     return ",".join(map(str, range(start, start + count)))
+
+
+class IdText:
+    """Comma-separated decimal text of consecutive ids, rendered in blocks with numpy and sliced per row.
+
+    Fresh ids are handed out in increasing order, so a row's ids are a slice of the current block. Blocks
+    never cross a power of ten, so every id in a block has the same width and a slice is plain arithmetic.
+    Ids before the block (a continuation reusing its Session A's blocks) or a row crossing a power of ten
+    fall back to ``str.join``.
+    """
+
+    BLOCK = 1 << 18
+
+    def __init__(self) -> None:
+        self.base, self.end, self.step, self.text = 0, 0, 1, ""
+
+    def get(self, start: int, count: int) -> str:
+        if count <= 0:
+            return ""
+        if not (self.base <= start and start + count <= self.end):
+            if start < self.base or len(str(start)) != len(str(start + count - 1)):
+                return _ids(start, count)
+            self._render(start, count)
+        i, w = start - self.base, self.step
+        return self.text[i * w : (i + count) * w - 1]
+
+    def _render(self, start: int, count: int) -> None:
+        width = len(str(start))
+        end = min(start + max(count, self.BLOCK), 10**width)
+        x = np.arange(start, end, dtype=np.int64)
+        cells = np.empty((x.size, width + 1), np.uint8)
+        cells[:, width] = ord(",")
+        for j in range(width - 1, -1, -1):
+            cells[:, j] = x % 10 + 48
+            x //= 10
+        self.text = cells.tobytes().decode("ascii")
+        self.base, self.end, self.step = start, end, width + 1
 
 
 @dataclass
@@ -66,5 +104,3 @@ def later_row(sid: str, length: int, out: int, ids: str, delay: float) -> str:
             f'"delay":{delay:.1f}}}\n')
 
 
-def id_range(start: int, count: int) -> str:
-    return _ids(start, count)

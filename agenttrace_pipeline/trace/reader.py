@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -23,17 +23,21 @@ class TraceReadError(Exception):
         super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
 
 
-def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield ``(line_no, raw_bytes_without_newline, ends_with_newline)`` for every line of ``path``.
+def iter_lines(source: str | Path | BinaryIO) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(line_no, raw_bytes_without_newline, ends_with_newline)`` for every line of ``source``.
 
-    Raises ``OSError`` when the file cannot be opened; reading is buffered and never loads the whole file.
+    ``source`` is a path or an open binary stream (e.g. a pipe). Raises ``OSError`` when a path cannot be
+    opened; reading is buffered and never loads the whole file.
     """
-    with open(path, "rb", buffering=1 << 20) as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if raw.endswith(b"\n"):
-                yield line_no, raw[:-2] if raw.endswith(b"\r\n") else raw[:-1], True
-            else:
-                yield line_no, raw, False
+    if isinstance(source, (str, Path)):
+        with open(source, "rb", buffering=1 << 20) as fh:
+            yield from iter_lines(fh)
+        return
+    for line_no, raw in enumerate(source, start=1):
+        if raw.endswith(b"\n"):
+            yield line_no, raw[:-2] if raw.endswith(b"\r\n") else raw[:-1], True
+        else:
+            yield line_no, raw, False
 
 
 def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

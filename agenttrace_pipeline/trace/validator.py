@@ -16,10 +16,12 @@ against :class:`BlockSizeRegistry`.
 from __future__ import annotations
 
 import math
+import os
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -32,9 +34,10 @@ from agenttrace_pipeline.trace.model import (
     MAX_TIME_MS,
     MAX_TOKENS,
 )
-from agenttrace_pipeline.trace.reader import iter_lines
 
-_FLUSH_IDS = 1 << 18  # ids per chunk: bounds the Python-int buffer and numpy temporaries
+_FLUSH_IDS = 1 << 18  # ids per registry call on the line-by-line path: bounds numpy temporaries
+CHUNK_BYTES = 4 << 20  # bytes read (and, for large files, certified by polars) at a time
+FAST_PATH_MIN_BYTES = 16 << 20  # smaller files skip the vectorised path (and polars' import time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,16 @@ class ValidationReport:
     @property
     def valid(self) -> bool:
         return self.readable and self.violation_count == 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ValidationReport:
+        """Inverse of :meth:`to_dict` (used to read a report from a validator child process)."""
+        return cls(
+            path=d["file"], block_size=d["block_size"], readable=d["readable"], rows=d["rows"],
+            sessions=d["sessions"], form=d["form"], distinct_hash_ids=d["distinct_hash_ids"],
+            violations=[Violation(v["line"], v["field"], v["reason"]) for v in d["violations"]],
+            violation_count=d["violation_count"], stopped_early=d["stopped_early"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +124,7 @@ class _Run:
         self.closed_sessions: dict[str, tuple[int, int]] = {}
         self.pending_blank = 0
         # hash-id chunk buffers
-        self.ids: list[int] = []
+        self.ids = array("q")
         self.counts: list[int] = []
         self.lasts: list[int] = []
         self.lines: list[int] = []
@@ -128,22 +141,120 @@ class _Run:
     def flush_hash_ids(self) -> None:
         if not self.ids:
             return
-        ids = np.array(self.ids, dtype=np.int64)
-        counts = np.array(self.counts, dtype=np.int64)
+        self.register(np.frombuffer(self.ids, dtype=np.int64), np.array(self.counts, dtype=np.int64),
+                      np.array(self.lasts, dtype=np.int64), np.array(self.lines, dtype=np.int64))
+        self.ids = array("q")  # a new buffer: numpy still views the old one
+        self.counts.clear(), self.lasts.clear(), self.lines.clear()
+
+    def register(self, ids: np.ndarray, counts: np.ndarray, lasts: np.ndarray, lines: np.ndarray) -> None:
+        """Check rows' ids (flat, with per-row counts, last-block sizes and lines) against earlier sizes."""
+        if not ids.size:
+            return
         sizes = np.full(ids.size, self.bs, dtype=np.int32)
-        sizes[np.cumsum(counts) - 1] = self.lasts
-        lines = np.repeat(np.array(self.lines, dtype=np.int32), counts)
-        for c in self.registry.add(ids, sizes, lines):
+        sizes[np.cumsum(counts) - 1] = lasts
+        for c in self.registry.add(ids, sizes, np.repeat(lines.astype(np.int32), counts)):
             self.add(
                 c.line,
                 "hash_ids",
                 f"hash id {c.hash_id} is a block of {c.size} tokens here but of {c.first_size} tokens "
                 f"at line {c.first_line}; an id must keep one block size across the file",
             )
-        self.ids.clear(), self.counts.clear(), self.lasts.clear(), self.lines.clear()
+
+    # -- whole chunks ------------------------------------------------------------------------
+    def chunk(self, data: bytes, first_line: int, fast: bool) -> bool:
+        """Validate the lines in ``data`` (first one is ``first_line``); True when validation must stop."""
+        n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if fast and self.certified(data, first_line, n_lines):
+            return False
+        return self.lines_of(data, first_line)
+
+    def certified(self, data: bytes, first_line: int, n_lines: int) -> bool:
+        from agenttrace_pipeline.trace.fast_path import certify
+
+        c = certify(data, first_line, n_lines, self.bs, self.form, self.session, self.prev_ts, self.closed_sessions)
+        if c is None:
+            return False
+        if self.pending_blank:
+            self.add(self.pending_blank, "", "blank line inside the trace")
+            self.pending_blank = 0
+        rep = self.report
+        rep.rows += c.rows
+        if self.form is None:
+            self.form, self.form_line = c.form, first_line
+        if c.run_ids:
+            if self.session is not None:
+                self.closed_sessions[self.session] = (self.session_start, self.session_last)
+            for sid, lo, hi in zip(c.run_ids[:-1], c.run_first[:-1], c.run_last[:-1], strict=True):
+                self.closed_sessions[sid] = (lo, hi)
+            self.session, self.session_start = c.run_ids[-1], c.run_first[-1]
+            rep.sessions += len(c.run_ids)
+        if c.form == "multi-turn":
+            self.session_last = first_line + c.rows - 1
+        if c.last_ts_line:
+            self.prev_ts, self.prev_ts_line = c.last_ts, c.last_ts_line
+        self.flush_hash_ids()  # keep file order: earlier slow-path rows first
+        self.register(c.ids, c.counts, c.lasts, c.lines)
+        return True
+
+    def lines_of(self, data: bytes, first_line: int) -> bool:
+        rep = self.report
+        parts = data.split(b"\n")
+        last_has_newline = data.endswith(b"\n")
+        if last_has_newline:
+            parts.pop()
+        for offset, raw in enumerate(parts):
+            line_no = first_line + offset
+            has_newline = last_has_newline or offset < len(parts) - 1
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if not raw.strip():
+                self.pending_blank = self.pending_blank or line_no
+                continue
+            if self.pending_blank:
+                self.add(self.pending_blank, "", "blank line inside the trace")
+                self.pending_blank = 0
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                if line_no == 1 and raw.lstrip()[:1] == b"<":
+                    self.add(1, "", "the file is an HTML page, not JSONL (an error page saved in place of the trace?)")
+                    return True
+                self.add(line_no, "", _bad_line_reason(raw, exc, has_newline))
+            else:
+                if type(obj) is dict:
+                    rep.rows += 1
+                    self.row(line_no, obj, b"true" in raw or b"false" in raw)
+                else:
+                    self.add(line_no, "", f"a row must be a JSON object, got {_describe(obj)}")
+            if self.full:
+                rep.stopped_early = True
+                return True
+        return False
 
     # -- one row -----------------------------------------------------------------------------
-    def row(self, line: int, r: dict[str, Any]) -> None:
+    def row(self, line: int, r: dict[str, Any], maybe_bool: bool = True) -> None:
+        """Check one parsed row. ``maybe_bool`` is false when the raw line has no true/false literal."""
+        length, out = r.get("input_length"), r.get("output_length")
+        ts, d = r.get("timestamp", 0), r.get("delay", 0)
+        g, rs = r.get("group_id", 0), r.get("is_restart", False)
+        # Fast path: the common, valid shape is recognised with a few type/range tests; anything else
+        # goes through the exhaustive checks, which name every problem.
+        if (type(length) is int and 0 < length <= MAX_TOKENS and type(out) is int and 0 < out <= MAX_TOKENS
+                and (type(ts) is float or type(ts) is int) and 0 <= ts <= MAX_TIME_MS
+                and (type(d) is float or type(d) is int) and 0 <= d <= MAX_TIME_MS
+                and type(g) is int and 0 <= g <= MAX_HASH_ID and type(rs) is bool
+                and "text_input" not in r and "messages" not in r and "payload" not in r):
+            ids = r.get("hash_ids")
+            if ids is not None:
+                self.hash_ids(line, ids, length, True, maybe_bool)
+        else:
+            self.fields(line, r, maybe_bool)
+        if "session_id" in r:
+            self.multi_turn(line, r)
+        else:
+            self.single_turn(line, r)
+
+    def fields(self, line: int, r: dict[str, Any], maybe_bool: bool) -> None:
         add = self.add
         inputs = [k for k in INPUT_FIELDS if k in r]
         if len(inputs) != 1:
@@ -167,7 +278,7 @@ class _Run:
             elif not 0 < out <= MAX_TOKENS:
                 add(line, "output_length", f"must be a positive token count <= {MAX_TOKENS}, got {out}")
         if "hash_ids" in r:
-            self.hash_ids(line, r["hash_ids"], length if length_ok else None, "input_length" in r)
+            self.hash_ids(line, r["hash_ids"], length if length_ok else None, "input_length" in r, maybe_bool)
         for key in ("timestamp", "delay"):
             if key in r:
                 v = r[key]
@@ -179,35 +290,48 @@ class _Run:
             add(line, "group_id", f"must be a non-negative integer, got {_describe(r['group_id'])}")
         if "is_restart" in r and type(r["is_restart"]) is not bool:
             add(line, "is_restart", f"must be true or false, got {_describe(r['is_restart'])}")
-        if "session_id" in r:
-            self.multi_turn(line, r)
-        else:
-            self.single_turn(line, r)
 
-    def hash_ids(self, line: int, ids: object, length: int | None, has_length: bool) -> None:
-        if not has_length:
-            self.add(line, "hash_ids", "only allowed together with input_length")
-            return
-        if not isinstance(ids, list):
-            self.add(line, "hash_ids", f"must be a list of integers, got {_describe(ids)}")
-            return
+    def bad_element(self, line: int, ids: list) -> None:
         for i, h in enumerate(ids):
             if not (_is_int(h) and 0 <= h <= MAX_HASH_ID):
                 self.add(line, "hash_ids", f"element {i} must be a non-negative 64-bit integer, got {_describe(h)}")
                 return
-        if length is None:
+
+    def hash_ids(self, line: int, ids: object, length: int | None, has_length: bool, maybe_bool: bool = True) -> None:
+        if not has_length:
+            self.add(line, "hash_ids", "only allowed together with input_length")
+            return
+        if type(ids) is not list:
+            self.add(line, "hash_ids", f"must be a list of integers, got {_describe(ids)}")
+            return
+        buf = self.ids
+        before = len(buf)
+        # array('q').extend is the integer check at C speed (floats and strings raise TypeError, values
+        # beyond 64 bits OverflowError); bools pass it, so lines with a true/false literal are scanned.
+        try:
+            buf.extend(ids)
+        except (TypeError, OverflowError):
+            del buf[before:]
+            self.bad_element(line, ids)
             return
         n, bs = len(ids), self.bs
+        if n and (min(ids) < 0 or (maybe_bool and any(type(h) is bool for h in ids))):
+            del buf[before:]
+            self.bad_element(line, ids)
+            return
+        if length is None:
+            del buf[before:]
+            return
         if not (n - 1) * bs < length <= n * bs:
+            del buf[before:]
             need = -(-length // bs)
             self.add(line, "hash_ids", f"{n} ids for input_length {length} at block size {bs}; expected {need} "
                      f"(too {'many' if n > need else 'few'})")
             return
-        self.ids.extend(ids)
         self.counts.append(n)
         self.lasts.append(length - (n - 1) * bs)
         self.lines.append(line)
-        if len(self.ids) >= _FLUSH_IDS:
+        if len(buf) >= _FLUSH_IDS:
             self.flush_hash_ids()
 
     def set_form(self, line: int, form: str) -> bool:
@@ -292,17 +416,42 @@ def _bad_line_reason(raw: bytes, exc: Exception, has_newline: bool) -> str:
     return f"invalid JSON ({exc})"
 
 
+def _validate_stream(run: _Run, fh: BinaryIO, fast: bool, progress: Callable[[int], None] | None) -> int:
+    """Feed ``fh`` to ``run`` in newline-aligned chunks; returns the bytes read."""
+    nbytes, line_no, carry = 0, 1, b""
+    while True:
+        block = fh.read(CHUNK_BYTES)
+        if not block:
+            if carry:
+                run.chunk(carry, line_no, fast)
+            break
+        nbytes += len(block)
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:  # no newline yet: keep reading
+            carry = data
+            continue
+        data, carry = data[:cut], data[cut:]
+        if run.chunk(data, line_no, fast):
+            break
+        line_no += data.count(b"\n")
+        if progress is not None:
+            progress(nbytes)
+    return nbytes
+
+
 def validate_file(
-    path: str | Path,
+    path: str | Path | BinaryIO,
     block_size: int = DEFAULT_BLOCK_SIZE,
     max_errors: int | None = None,
     progress: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> ValidationReport:
     """Validate a Mooncake trace file, streaming.
 
     Parameters
     ----------
-    path: the JSONL trace.
+    path: the JSONL trace, or an open binary stream of it (then ``name`` labels the report).
     block_size: tokens per hash-id block (512 for FAST'25 and AIPerf).
     max_errors: stop after this many violations (``None``: check the whole file).
     progress: called with the number of bytes read so far, every ~64k rows.
@@ -312,43 +461,21 @@ def validate_file(
     """
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
-    run = _Run(str(path), block_size, max_errors)
+    run = _Run(name or str(path), block_size, max_errors)
     rep = run.report
     nbytes = 0
     try:
-        for line_no, raw, has_newline in iter_lines(path):
-            nbytes += len(raw) + 1
-            if progress is not None and line_no & 0xFFFF == 0:
-                progress(nbytes)
-            if not raw.strip():
-                run.pending_blank = run.pending_blank or line_no
-                continue
-            if run.pending_blank:
-                run.add(run.pending_blank, "", "blank line inside the trace")
-                run.pending_blank = 0
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                if line_no == 1 and raw.lstrip()[:1] == b"<":
-                    run.add(1, "", "the file is an HTML page, not JSONL (an error page saved in place of the trace?)")
-                    break
-                run.add(line_no, "", _bad_line_reason(raw, exc, has_newline))
-            else:
-                if isinstance(obj, dict):
-                    rep.rows += 1
-                    run.row(line_no, obj)
-                else:
-                    run.add(line_no, "", f"a row must be a JSON object, got {_describe(obj)}")
-            if run.full:
-                run.flush_hash_ids()
-                rep.stopped_early = True
-                break
+        if isinstance(path, (str, Path)):
+            size = os.stat(path).st_size
+            with open(path, "rb") as fh:
+                nbytes = _validate_stream(run, fh, size >= FAST_PATH_MIN_BYTES, progress)
         else:
-            run.flush_hash_ids()
+            nbytes = _validate_stream(run, path, True, progress)
     except OSError as exc:
         rep.readable = False
         run.add(0, "", f"cannot read file: {exc.strerror or exc}")
         return rep
+    run.flush_hash_ids()
     if progress is not None:
         progress(nbytes)
     if rep.rows == 0 and rep.violation_count == 0:

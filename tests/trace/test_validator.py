@@ -94,3 +94,52 @@ def test_real_fast25_traces_are_valid(shared_data: Path):
     for name, rows in [("conversation_trace.jsonl", 12031), ("synthetic_trace.jsonl", 3993)]:
         report = validate_file(shared_data / "mooncake" / name)
         assert report.valid and report.rows == rows and report.form == "single-turn"
+
+
+@pytest.fixture
+def forced_fast_path(monkeypatch: pytest.MonkeyPatch):
+    """Use the vectorised path for every file, in tiny chunks, so chunk boundaries fall everywhere."""
+    import agenttrace_pipeline.trace.validator as v
+
+    monkeypatch.setattr(v, "FAST_PATH_MIN_BYTES", 0)
+    monkeypatch.setattr(v, "CHUNK_BYTES", 97)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fast_path_reports_exactly_what_the_line_path_reports(name: str, forced_fast_path):
+    report = validate_file(BAD / name)
+    got = [(v.line, v.field) for v in report.violations]
+    assert got == [(e[0], e[1]) for e in EXPECTED[name]]
+
+
+def test_fast_path_certifies_valid_traces_identically(tmp_path: Path, forced_fast_path):
+    sample = Path(__file__).resolve().parents[2] / "assets_config" / "samples" / "mooncake_sample.jsonl"
+    rep = validate_file(sample)
+    assert rep.valid and rep.rows == 194
+
+
+def test_fast_path_on_real_traces(shared_data: Path, monkeypatch: pytest.MonkeyPatch):
+    import agenttrace_pipeline.trace.validator as v
+
+    monkeypatch.setattr(v, "FAST_PATH_MIN_BYTES", 0)
+    monkeypatch.setattr(v, "CHUNK_BYTES", 1 << 16)
+    rep = validate_file(shared_data / "mooncake" / "conversation_trace.jsonl")
+    assert rep.valid and rep.rows == 12031 and rep.distinct_hash_ids == 182790
+
+
+def test_fast_path_certifies_generated_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import agenttrace_pipeline.trace.fast_path as fp
+    import agenttrace_pipeline.trace.validator as v
+    from agenttrace_pipeline.synth.config import load_config
+    from agenttrace_pipeline.synth.generate import synthesize
+
+    _, cfg = load_config("default")
+    res = synthesize(cfg, num_sessions=300, seed=3, output_root=tmp_path, run_name="r", validate=False)
+    monkeypatch.setattr(v, "FAST_PATH_MIN_BYTES", 0)
+    monkeypatch.setattr(v, "CHUNK_BYTES", 1 << 15)
+    outcomes = []
+    real = fp.certify
+    monkeypatch.setattr(fp, "certify", lambda *a: outcomes.append(real(*a)) or outcomes[-1])
+    rep = validate_file(res.dataset)
+    assert rep.valid and rep.rows == res.rows and rep.sessions == res.manifest["sessions_emitted"]
+    assert len(outcomes) > 10 and all(o is not None for o in outcomes)
