@@ -15,18 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from agenttrace_pipeline.trace.dtypes import ROW_DTYPES
 from agenttrace_pipeline.trace.model import MAX_HASH_ID, MAX_TIME_MS, MAX_TOKENS
 
-_SCHEMA = {
-    "session_id": pl.String(),
-    "input_length": pl.Int64(),
-    "output_length": pl.Int64(),
-    "hash_ids": pl.List(pl.Int64()),
-    "timestamp": pl.Float64(),
-    "delay": pl.Float64(),
-    "group_id": pl.Int64(),
-    "is_restart": pl.Boolean(),
-}
 
 
 @dataclass
@@ -66,7 +57,7 @@ def certify(
     if b"null" in data or not data.strip():
         return None
     try:  # the explicit schema is strict: floats, strings, bools or 128-bit values in a typed field raise
-        df = pl.read_ndjson(io.BytesIO(data), schema=_SCHEMA)
+        df = pl.read_ndjson(io.BytesIO(data), schema=ROW_DTYPES)
     except Exception:  # any parse problem: the exact path will name it
         return None
     if df.height != n_lines:

@@ -7,24 +7,15 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 
+from agenttrace_pipeline.trace.dtypes import ROW_DTYPES
 from agenttrace_pipeline.trace.model import DEFAULT_BLOCK_SIZE, MAX_TOKENS
 
 # Column order and types of a trace table; ``line`` is the 1-based line in the source file and
 # ``turn`` the row's index inside its session (0 for single-turn rows).
-TRACE_COLUMNS: dict[str, pl.DataType] = {
-    "line": pl.Int64(),
-    "session_id": pl.String(),
-    "turn": pl.Int32(),
-    "input_length": pl.Int64(),
-    "output_length": pl.Int64(),
-    "hash_ids": pl.List(pl.Int64()),
-    "timestamp": pl.Float64(),
-    "delay": pl.Float64(),
-    "group_id": pl.Int64(),
-    "is_restart": pl.Boolean(),
-}
+TRACE_COLUMNS: dict[str, pl.DataType] = {"line": pl.Int64(), "session_id": pl.String(), "turn": pl.Int32(),
+                                         **{k: v for k, v in ROW_DTYPES.items() if k != "session_id"}}
 
-_JSON_SCHEMA = {k: v for k, v in TRACE_COLUMNS.items() if k not in ("line", "turn")}
+_JSON_SCHEMA = ROW_DTYPES
 
 
 def read_trace_table(path: str | Path) -> pl.DataFrame:
