@@ -23,6 +23,8 @@ validate_app = typer.Typer(help="Check trace files against their contracts.", no
 app.add_typer(validate_app, name="validate")
 synth_app = typer.Typer(help="Generate synthetic traces.", no_args_is_help=True)
 app.add_typer(synth_app, name="synthesize")
+seeds_app = typer.Typer(help="Seed partitions of the synthetic datasets.", no_args_is_help=True)
+app.add_typer(seeds_app, name="seeds")
 
 # soft_wrap: error lines stay one line each (FILE:LINE: field: reason), whatever the terminal width.
 out = Console(soft_wrap=True)
@@ -185,7 +187,7 @@ def run(
     table = Table(title=f"run {result.run_id}")
     table.add_column("asset")
     table.add_column("rows", justify="right")
-    table.add_column("output")
+    table.add_column("output", overflow="fold")
     for key, meta in result.materialized.items():
         rows = meta.get("dagster/row_count", "")
         table.add_row(key, f"{rows:,}" if isinstance(rows, int) else str(rows), str(meta.get("output", meta.get("warehouse", ""))))
@@ -203,6 +205,49 @@ def run(
     out.print(f"Dagster home     : {settings.dagster_home()}  (UI: agenttrace ui)")
     if not result.success or not all(result.checks.values()):
         err.print("[red]the run failed[/red]; see the messages above")
+        raise typer.Exit(1)
+
+
+@seeds_app.command("list")
+def seeds_list() -> None:
+    """List the seed partitions of the project-local Dagster instance."""
+    from agenttrace_pipeline.orchestration import list_seeds
+
+    out.print(" ".join(list_seeds()) or "(none yet: agenttrace seeds add 42)")
+
+
+@seeds_app.command("add")
+def seeds_add(seeds: Annotated[list[str], typer.Argument(help="Seeds or ranges: 7 10-12")]) -> None:
+    """Add seed partitions (they then show up in the UI for materialisation and backfills)."""
+    from agenttrace_pipeline.orchestration import add_seeds, parse_seeds
+
+    try:
+        keys = parse_seeds(seeds)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    new = add_seeds(keys)
+    out.print(f"added {len(new)} seed partition(s): {' '.join(new) or '-'}")
+
+
+@app.command("backfill")
+def backfill_cmd(
+    seeds: Annotated[list[str], typer.Argument(help="Seeds or a range: 1-8")],
+    num_sessions: Annotated[int | None, typer.Option(min=1, help="Primary sessions per seed.")] = None,
+) -> None:
+    """Generate the synthetic datasets (and their quality tables) for a seed range in one run."""
+    from agenttrace_pipeline.orchestration import backfill, parse_seeds
+
+    try:
+        keys = parse_seeds(seeds)
+        result = backfill(keys, num_sessions)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    for name, passed in result.checks.items():
+        out.print(f"check {name}: {'[green]passed[/green]' if passed else '[red]FAILED[/red]'}")
+    out.print(f"run {result.run_id}: {'succeeded' if result.success else 'failed'} for seeds {' '.join(keys)}")
+    if not result.success or not all(result.checks.values()):
         raise typer.Exit(1)
 
 

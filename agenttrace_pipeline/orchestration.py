@@ -54,6 +54,10 @@ def run_main_job(seed: str | None = None, log_level: str = "INFO") -> MainJobRes
         kwargs["partition_key"] = seed
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, **kwargs)
+    return _summarise(result)
+
+
+def _summarise(result) -> MainJobResult:
     materialized = {}
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
@@ -65,6 +69,64 @@ def run_main_job(seed: str | None = None, log_level: str = "INFO") -> MainJobRes
         if ev.event_type_value == "ASSET_CHECK_EVALUATION"
     }
     return MainJobResult(result.run_id, result.success, materialized, checks)
+
+
+def parse_seeds(specs: list[str]) -> list[str]:
+    """``["7", "10-12"]`` → ``["7", "10", "11", "12"]``; raises ValueError naming a bad item."""
+    keys: list[str] = []
+    for spec in specs:
+        for part in spec.split(","):
+            part = part.strip()
+            lo, sep, hi = part.partition("-")
+            if not lo.isdigit() or (sep and not hi.isdigit()):
+                raise ValueError(f"bad seed {part!r}: use non-negative integers or ranges like 10-12")
+            keys += [str(i) for i in range(int(lo), int(hi or lo) + 1)]
+    return list(dict.fromkeys(keys))
+
+
+def add_seeds(keys: list[str]) -> list[str]:
+    """Add seed partitions to the project-local instance; returns the ones that were new."""
+    ensure_dagster_home()
+    import dagster as dg
+
+    from agenttrace_pipeline.defs.partitions import seeds
+
+    instance = dg.DagsterInstance.get()
+    new = [k for k in keys if not instance.has_dynamic_partition(seeds.name, k)]
+    if new:
+        instance.add_dynamic_partitions(seeds.name, new)
+    return new
+
+
+def list_seeds() -> list[str]:
+    ensure_dagster_home()
+    import dagster as dg
+
+    from agenttrace_pipeline.defs.partitions import seeds
+
+    return list(dg.DagsterInstance.get().get_dynamic_partitions(seeds.name))
+
+
+def backfill(keys: list[str], num_sessions: int | None = None, log_level: str = "INFO") -> MainJobResult:
+    """Regenerate ``keys`` (added if missing) in one run, as a partition range (BackfillPolicy.single_run)."""
+    add_seeds(keys)
+    import dagster as dg
+
+    from agenttrace_pipeline.definitions import defs
+
+    existing = list_seeds()
+    idx = sorted(existing.index(k) for k in keys)
+    if idx != list(range(idx[0], idx[-1] + 1)):
+        raise ValueError(f"seeds {keys} are not a contiguous range of the partitions {existing}; back them "
+                         "fill separately or from the UI")
+    job = defs().resolve_job_def("regenerate_synthetic_datasets")
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if num_sessions is not None:
+        run_config["ops"] = {"synthetic_dataset": {"config": {"num_sessions": num_sessions}}}
+    tags = {"dagster/asset_partition_range_start": existing[idx[0]], "dagster/asset_partition_range_end": existing[idx[-1]]}
+    result = job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.get(), tags=tags,
+                                    raise_on_error=False)
+    return _summarise(result)
 
 
 def serve_ui(host: str = "127.0.0.1", port: int = 3000) -> int:

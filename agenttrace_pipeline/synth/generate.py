@@ -41,6 +41,11 @@ from agenttrace_pipeline.synth.quality import Metric, compare
 from agenttrace_pipeline.trace.validator import ValidationReport, validate_file
 
 BATCH = 20_000
+SESSION_FIELDS = {
+    "session_id": "String", "group_id": "Int64", "is_restart": "Boolean", "turns": "Int64",
+    "initial_context": "Int64", "end_reason": "String", "timestamp": "Float64", "total_delay_ms": "Float64",
+    "input_tokens": "Int64", "output_tokens": "Int64",
+}
 _ARRIVALS, _QUALITY = (1,), (2,)
 
 
@@ -56,6 +61,13 @@ class SynthesisResult:
     quality: dict[str, Any]
     validation: ValidationReport | None
     seconds: float
+    sessions: list[tuple] = field(default_factory=list)  # with collect_sessions: see SESSION_FIELDS
+
+    def sessions_frame(self):
+        """Per-session summaries as a polars frame (only with ``collect_sessions=True``)."""
+        import polars as pl
+
+        return pl.DataFrame(self.sessions, schema={k: getattr(pl, v) for k, v in SESSION_FIELDS.items()}, orient="row")
 
     @property
     def rows(self) -> int:
@@ -71,6 +83,10 @@ class _Pending:
     group: int
     earliest_ms: float
     later: str
+    end: int = 0
+    span: float = 0.0
+    input_total: int = 0
+    output_total: int = 0
 
 
 @dataclass
@@ -82,6 +98,7 @@ class _Writer:
     sink: Any
     gaps: Callable[[np.random.Generator, int], np.ndarray]
     arrivals_on: bool
+    collect: bool = False  # keep one summary per session (for the warehouse's synthetic_sessions table)
     alloc: IdAllocator = field(init=False)
     clock_ms: float = 0.0
     rows: int = 0
@@ -95,6 +112,7 @@ class _Writer:
         self._arr_rng = _rng(self.seed, _ARRIVALS)
         self._gap_buf: list[float] = []
         self._buf: list[str] = []
+        self.summaries: list[tuple] = []
 
     def _next_ts(self, earliest: float = 0.0) -> float:
         if not self.arrivals_on:
@@ -119,7 +137,7 @@ class _Writer:
             parts.append(later_row(sid, n, o, self.text.get(start, k), d))
         return "".join(parts)
 
-    def primary(self, sid: str, c0: int, group: int, new: list[int], out: list[int], delay: list[float]):
+    def primary(self, sid: str, c0: int, group: int, new: list[int], out: list[int], delay: list[float], end: int):
         """Write one primary session; returns (L2 start id, whole L2 blocks, timestamp, span of delays)."""
         bs = self.cfg.block_size
         l2 = c0 - self.cfg.prefix_tokens
@@ -130,7 +148,10 @@ class _Writer:
         self._buf.append(self.later_rows(sid, new[1:], out[1:], delay[1:]))
         self.rows += len(new)
         self.sessions += 1
-        return start, l2 // bs, ts, float(sum(delay[1:]))
+        span = float(sum(delay[1:]))
+        if self.collect:
+            self.summaries.append((sid, group, False, len(new), c0, END_REASONS[end], ts, span, sum(new), sum(out)))
+        return start, l2 // bs, ts, span
 
     def continuation(self, p: _Pending, n_rows: int) -> None:
         ts = self._next_ts(p.earliest_ms)
@@ -139,6 +160,9 @@ class _Writer:
         self.rows += n_rows
         self.sessions += 1
         self.restarts += 1
+        if self.collect:
+            self.summaries.append((p.sid, p.group, True, n_rows, p.length, END_REASONS[p.end], ts, p.span,
+                                   p.input_total, p.output_total))
 
 
 def _targets(cfg: SessionDistributionConfig, s: Samplers) -> dict[str, tuple[float, float] | None]:
@@ -165,6 +189,7 @@ def synthesize(
     progress: Callable[[int], None] | None = None,
     validate: bool = True,
     batch_size: int = BATCH,
+    collect_sessions: bool = False,
 ) -> SynthesisResult:
     """Generate ``num_sessions`` primary sessions (plus their restart continuations) into a run directory.
 
@@ -199,7 +224,7 @@ def synthesize(
     tag = f"s{seed}"
 
     with atomic_writer(work_dir / "dataset.jsonl") as sink:
-        w = _Writer(cfg, seed, sink, gap_sampler(cfg.arrival), cfg.arrival.process != "none")
+        w = _Writer(cfg, seed, sink, gap_sampler(cfg.arrival), cfg.arrival.process != "none", collect_sessions)
         for b in range(n_batches):
             first = b * batch_size
             n = min(batch_size, num_sessions - first)
@@ -223,7 +248,8 @@ def synthesize(
             for k in range(n):
                 i = first + k
                 lo_r, hi_r = rs[k], rs[k + 1]
-                info = w.primary(f"sess-{tag}-{i:07d}", c0s[k], groups[k], new[lo_r:hi_r], out[lo_r:hi_r], delay[lo_r:hi_r])
+                info = w.primary(f"sess-{tag}-{i:07d}", c0s[k], groups[k], new[lo_r:hi_r], out[lo_r:hi_r],
+                                 delay[lo_r:hi_r], end[k])
                 if end[k] == SPLIT:
                     a_info[k] = info
                 for p, nrows in pending.pop(i, ()):
@@ -279,7 +305,7 @@ def synthesize(
         report = validate_file(dataset, cfg.block_size, max_errors=50)
         if not report.valid:
             raise InvalidDataset(dataset, report)
-    return SynthesisResult(final_dir, dataset, manifest, quality, report, time.perf_counter() - t0)
+    return SynthesisResult(final_dir, dataset, manifest, quality, report, time.perf_counter() - t0, w.summaries)
 
 
 class InvalidDataset(RuntimeError):
@@ -308,7 +334,9 @@ def _continuations(cfg, s, rng, batch: Batch, a_info, first, offset, total, w: _
         lo, hi = rs[j], rs[j + 1]
         later = w.later_rows(sid, new[lo + 1:hi], out[lo + 1:hi], delay[lo + 1:hi])
         target = min(i + offset, total - 1)
-        pending.setdefault(target, []).append((_Pending(sid, length, out[lo], ids, group, a_ts + a_span, later), hi - lo))
+        p = _Pending(sid, length, out[lo], ids, group, a_ts + a_span, later, int(bb.end[j]),
+                     float(sum(delay[lo + 1:hi])), int(sum(new[lo:hi])), int(sum(out[lo:hi])))
+        pending.setdefault(target, []).append((p, hi - lo))
 
 
 def _observe(metrics: dict[str, Metric], ends: np.ndarray, b: Batch, cfg: SessionDistributionConfig, primaries: bool):

@@ -28,12 +28,13 @@ def record_lineage(
     outputs: Sequence[PartitionFile],
     row_count: int,
     extra_outputs: Mapping[str, str] | None = None,
+    partition_key: str | None = None,
 ) -> LineageRecord:
-    """Append this materialisation to the ``lineage`` table and return the record."""
+    """Append this materialisation (of ``partition_key`` in multi-partition runs) to the ``lineage`` table."""
     out_shas = {str(p.path): p.sha256 for p in outputs} | dict(extra_outputs or {})
     rec = LineageRecord(
         asset_key=context.asset_key.to_user_string(),
-        partition_key=context.partition_key if context.has_partition_key else None,
+        partition_key=partition_key or (context.partition_key if context.has_partition_key else None),
         run_id=context.run.run_id,
         code_version=settings.code_version(),
         input_fingerprints=dict(inputs),

@@ -1,0 +1,20 @@
+"""Scheduled regeneration of every seed's synthetic dataset (stopped by default: turn it on in the UI)."""
+
+import dagster as dg
+
+from agenttrace_pipeline.defs.partitions import seeds
+
+regenerate_job = dg.define_asset_job(
+    "regenerate_synthetic_datasets",
+    selection=dg.AssetSelection.assets("synthetic_dataset", "dataset_quality"),
+    partitions_def=seeds,
+)
+
+
+@dg.schedule(job=regenerate_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.STOPPED)
+def nightly_regeneration(context: dg.ScheduleEvaluationContext):
+    """Every night at 03:00, one run per seed partition (after a code or profile change, datasets follow)."""
+    keys = context.instance.get_dynamic_partitions(seeds.name)
+    if not keys:
+        return dg.SkipReason("no seed partitions yet")
+    return [dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y%m%d}-{k}", partition_key=k) for k in keys]
