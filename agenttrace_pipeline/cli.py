@@ -119,12 +119,17 @@ def synthesize_agentic_code(
         err.print(f"[red]config error[/red]: {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     root = output if output is not None else settings.output_root()
+    # The resolved arguments, in the form that reproduces this run.
+    args = ["synthesize", "agentic-code", "--num-sessions", str(num_sessions), "--seed", str(seed), "--config", config,
+            "--output", str(root)]
+    args += ["--max-isl", str(max_isl)] if max_isl is not None else []
+    args += ["--max-osl", str(max_osl)] if max_osl is not None else []
     with Progress(TextColumn("sessions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("generate", total=num_sessions)
         try:
             res = synthesize(cfg, num_sessions=num_sessions, seed=seed, output_root=root, config_name=name,
-                             cli_args=sys.argv[1:], progress=lambda n: bar.update(task, completed=n))
+                             cli_args=args, progress=lambda n: bar.update(task, completed=n))
         except (GenerationError, InvalidDataset) as exc:
             err.print(f"[red]generation failed[/red]: {exc}", markup=True, highlight=False)
             raise typer.Exit(1) from None

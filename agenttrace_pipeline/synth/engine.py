@@ -197,7 +197,7 @@ def simulate_explicit(
         todo = retry_a
     rows = [parts[i] for i in range(n)]
     c0 = np.array([r[0] for r in rows], np.int64)
-    n_turns = np.array([len(r[3]) + 1 for r in rows], np.int64)
+    n_turns = np.array([len(r[2]) + 1 for r in rows], np.int64)
     row_start = np.zeros(n + 1, np.int64)
     np.cumsum(n_turns, out=row_start[1:])
     return Batch(

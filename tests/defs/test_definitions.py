@@ -8,14 +8,20 @@ from agenttrace_pipeline.definitions import defs
 
 EXPECTED_ASSETS = {
     "mooncake_reference_traces": "sources",
+    "synthetic_dataset": "synthesis",
+    "dataset_quality": "synthesis",
 }
 EXPECTED_CHECKS = {
     ("mooncake_reference_traces", "reference_rows_match_trace_schema", True),
+    ("synthetic_dataset", "rows_match_trace_schema", True),
+    ("synthetic_dataset", "sessions_are_well_formed", True),
+    ("synthetic_dataset", "hash_ids_keep_one_block_size", True),
+    ("synthetic_dataset", "quality_within_tolerance", True),
 }
-EXPECTED_PARTITIONED: dict[str, str] = {}
-EXPECTED_SCHEDULES: set[str] = set()
-EXPECTED_SENSORS: set[str] = set()
-EXPECTED_JOBS = {"materialize_all"}
+EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds"}
+EXPECTED_SCHEDULES = {"nightly_regeneration"}
+EXPECTED_SENSORS = {"default_seed_partition"}
+EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets"}
 
 
 def test_definitions_snapshot():
@@ -40,3 +46,10 @@ def test_local_runs_use_the_in_process_executor():
 
 def test_resources_default_to_the_project_warehouse():
     assert "warehouse" in defs().resources
+
+
+def test_seed_partitions_backfill_in_one_run():
+    graph = defs().resolve_asset_graph()
+    for key in ("synthetic_dataset", "dataset_quality"):
+        policy = graph.get(dg.AssetKey(key)).backfill_policy
+        assert policy is not None and policy.max_partitions_per_run is None  # single_run

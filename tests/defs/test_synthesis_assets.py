@@ -1,0 +1,84 @@
+"""synthetic_dataset / dataset_quality materialised through Dagster into a temporary warehouse and instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+from agenttrace_pipeline.defs.partitions import seeds
+from agenttrace_pipeline.defs.synthesis.assets import dataset_quality, synthetic_dataset
+from agenttrace_pipeline.defs.synthesis.sensors import default_seed_partition
+from agenttrace_pipeline.store.warehouse import Warehouse
+
+RUN_CONFIG = {"ops": {"synthetic_dataset": {"config": {"num_sessions": 150}}}}
+
+
+@pytest.fixture
+def instance(isolated: Path):
+    with dg.instance_for_test(temp_dir=str(isolated / "dagster_home")) as inst:
+        inst.add_dynamic_partitions(seeds.name, ["42", "7", "8"])
+        yield inst
+
+
+def _run(instance, **kw):
+    return dg.materialize([synthetic_dataset, dataset_quality], instance=instance, run_config=RUN_CONFIG,
+                          resources={"warehouse": WarehouseResource()}, raise_on_error=False, **kw)
+
+
+def test_one_seed_partition_with_checks_tables_and_lineage(instance, isolated: Path):
+    for _ in range(2):  # a rerun replaces, never duplicates
+        result = _run(instance, partition_key="42")
+        assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"rows_match_trace_schema": True, "sessions_are_well_formed": True,
+                      "hash_ids_keep_one_block_size": True, "quality_within_tolerance": True}
+    meta = result.asset_materializations_for_node("synthetic_dataset")[0].metadata
+    assert "| new_tokens_per_turn |" in meta["quality"].value and meta["sessions"].value >= 150
+    assert Path(meta["output"].value) == isolated / "outputs" / "synthetic" / "default_150s_seed42"
+    wh = Warehouse()
+    turns = wh.query("SELECT count(*) AS n, count(DISTINCT dataset_id) AS d, count(DISTINCT run_id) AS r FROM synthetic_turns")
+    manifest_rows = wh.query("SELECT rows FROM synthetic_datasets").item()
+    assert turns.row(0) == (manifest_rows, 1, 1)
+    assert wh.query("SELECT count(*) FROM synthetic_sessions").item() == meta["sessions"].value
+    q = wh.query("SELECT metric, pct_error_mean FROM dataset_quality WHERE target_mean IS NOT NULL")
+    assert q.height == 4
+    lineage = wh.query("SELECT asset_key, partition_key, count(*) AS n FROM lineage GROUP BY ALL ORDER BY 1")
+    assert lineage.rows() == [("dataset_quality", "42", 2), ("synthetic_dataset", "42", 2)]
+
+
+def test_a_seed_range_backfills_in_a_single_run(instance):
+    tags = {"dagster/asset_partition_range_start": "7", "dagster/asset_partition_range_end": "8"}
+    result = _run(instance, tags=tags)
+    assert result.success
+    seeds_written = Warehouse().query("SELECT DISTINCT seed FROM synthetic_datasets ORDER BY 1")["seed"].to_list()
+    assert seeds_written == [7, 8]
+    a, b = (Warehouse().query(f"SELECT dataset_sha256 FROM synthetic_datasets WHERE seed = {s}").item() for s in (7, 8))
+    assert a != b  # each partition draws from its own seed
+
+
+def test_a_failing_blocking_check_blocks_downstream_and_the_warehouse(instance, monkeypatch: pytest.MonkeyPatch):
+    import agenttrace_pipeline.defs.synthesis.assets as assets
+
+    monkeypatch.setattr(assets, "quality_problems", lambda q: ["new_tokens_per_turn mean: off by 9 %"])
+    result = _run(instance, partition_key="42")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["quality_within_tolerance"] is False
+    assert not result.asset_materializations_for_node("dataset_quality")  # blocked
+    assert not (Warehouse().lake / "synthetic_turns").exists()
+
+
+def test_a_non_numeric_seed_is_a_clear_error(instance):
+    instance.add_dynamic_partitions(seeds.name, ["abc"])
+    result = _run(instance, partition_key="abc")
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "seed partition 'abc' is not a non-negative integer" in str(failure.event_specific_data.error)
+
+
+def test_sensor_adds_the_default_seed(isolated: Path):
+    with dg.instance_for_test() as inst:
+        ctx = dg.build_sensor_context(instance=inst)
+        res = default_seed_partition(ctx)
+        assert [r.partition_keys for r in res.dynamic_partitions_requests] == [["42"]]
