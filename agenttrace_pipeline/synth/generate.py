@@ -36,7 +36,7 @@ from agenttrace_pipeline.synth.engine import (
     simulate_explicit,
     simulate_reset_driven,
 )
-from agenttrace_pipeline.synth.hash_ids import IdAllocator, IdText, join_ids, later_row, turn0_row
+from agenttrace_pipeline.synth.hash_ids import IdAllocator, IdText, id_text, join_ids, later_row, turn0_row
 from agenttrace_pipeline.synth.quality import Metric, compare
 from agenttrace_pipeline.trace.validator import ValidationReport, validate_file
 
@@ -76,17 +76,24 @@ class SynthesisResult:
 
 @dataclass
 class _Pending:
+    """A restart continuation waiting for its placement, kept as numbers (rendered when written)."""
+
     sid: str
     length: int
-    out: int
-    ids: str
+    out0: int
     group: int
     earliest_ms: float
-    later: str
-    end: int = 0
-    span: float = 0.0
-    input_total: int = 0
-    output_total: int = 0
+    reuse: tuple[int, int]  # Session A's whole L2 blocks: (first id, count)
+    fresh: tuple[int, int]  # the rest of the turn-0 context: (first id, count)
+    later_first_id: int  # later rows' ids are consecutive from here
+    new: np.ndarray
+    out: np.ndarray
+    delay: np.ndarray
+    end: int
+
+    @property
+    def rows(self) -> int:
+        return 1 + int(self.new.size)
 
 
 @dataclass
@@ -153,16 +160,22 @@ class _Writer:
             self.summaries.append((sid, group, False, len(new), c0, END_REASONS[end], ts, span, sum(new), sum(out)))
         return start, l2 // bs, ts, span
 
-    def continuation(self, p: _Pending, n_rows: int) -> None:
+    def continuation(self, p: _Pending) -> None:
         ts = self._next_ts(p.earliest_ms)
-        self._buf.append(turn0_row(p.sid, p.length, p.out, p.ids, ts, p.group, True))
-        self._buf.append(p.later)
-        self.rows += n_rows
+        ids = join_ids(self.alloc.prefix(p.group), id_text(*p.reuse), id_text(*p.fresh))
+        self._buf.append(turn0_row(p.sid, p.length, p.out0, ids, ts, p.group, True))
+        start, bs = p.later_first_id, self.cfg.block_size
+        new, out, delay = p.new.tolist(), p.out.tolist(), p.delay.tolist()
+        for n, o, d in zip(new, out, delay, strict=True):
+            k = -(-n // bs)
+            self._buf.append(later_row(p.sid, n, o, id_text(start, k), d))
+            start += k
+        self.rows += p.rows
         self.sessions += 1
         self.restarts += 1
         if self.collect:
-            self.summaries.append((p.sid, p.group, True, n_rows, p.length, END_REASONS[p.end], ts, p.span,
-                                   p.input_total, p.output_total))
+            self.summaries.append((p.sid, p.group, True, p.rows, p.length, END_REASONS[p.end], ts,
+                                   float(sum(delay)), p.length + sum(new), p.out0 + sum(out)))
 
 
 def _targets(cfg: SessionDistributionConfig, s: Samplers) -> dict[str, tuple[float, float] | None]:
@@ -219,7 +232,7 @@ def synthesize(
                 "turns_per_session", "final_context_utilization")}
     ends = np.zeros(len(END_REASONS), np.int64)
     n_batches = math.ceil(num_sessions / batch_size)
-    pending: dict[int, list[tuple[_Pending, int]]] = {}
+    pending: dict[int, list[_Pending]] = {}
     offset = math.ceil(num_sessions / 4)
     tag = f"s{seed}"
 
@@ -252,8 +265,8 @@ def synthesize(
                                  delay[lo_r:hi_r], end[k])
                 if end[k] == SPLIT:
                     a_info[k] = info
-                for p, nrows in pending.pop(i, ()):
-                    w.continuation(p, nrows)
+                for p in pending.pop(i, ()):
+                    w.continuation(p)
                 if len(w._buf) > 8192:
                     w.flush()
             if a_info:
@@ -262,8 +275,8 @@ def synthesize(
             if progress is not None:
                 progress(first + n)
         for i in sorted(pending):  # placements past the end (only when N is tiny)
-            for p, nrows in pending[i]:
-                w.continuation(p, nrows)
+            for p in pending[i]:
+                w.continuation(p)
         w.flush()
         sha = sink.sha256
 
@@ -322,21 +335,20 @@ def _continuations(cfg, s, rng, batch: Batch, a_info, first, offset, total, w: _
     bb = simulate_reset_driven(cfg, s, rng, acc, batch.group[ks])
     _observe(metrics, ends, bb, cfg, primaries=False)
     bs, prefix = cfg.block_size, cfg.prefix_tokens
-    rs, new, out, delay = bb.row_start.tolist(), bb.new.tolist(), bb.out.tolist(), bb.delay.tolist()
+    rs, out = bb.row_start.tolist(), bb.out.tolist()
     for j, k in enumerate(ks.tolist()):
         a_start, a_full, a_ts, a_span = a_info[k]
         i = first + k
-        sid = f"sess-{tag}-{i:07d}-r1"
         length = int(acc[j])
-        f_start, f_n = w.alloc.fresh(length - prefix - a_full * bs)
-        group = int(batch.group[k])
-        ids = join_ids(w.alloc.prefix(group), w.text.get(a_start, a_full), w.text.get(f_start, f_n))
+        fresh = w.alloc.fresh(length - prefix - a_full * bs)
         lo, hi = rs[j], rs[j + 1]
-        later = w.later_rows(sid, new[lo + 1:hi], out[lo + 1:hi], delay[lo + 1:hi])
-        target = min(i + offset, total - 1)
-        p = _Pending(sid, length, out[lo], ids, group, a_ts + a_span, later, int(bb.end[j]),
-                     float(sum(delay[lo + 1:hi])), int(sum(new[lo:hi])), int(sum(out[lo:hi])))
-        pending.setdefault(target, []).append((p, hi - lo))
+        later_new = bb.new[lo + 1:hi].astype(np.int32)
+        later_first = w.alloc.next_id
+        w.alloc.next_id += int((-(-later_new.astype(np.int64) // bs)).sum())
+        p = _Pending(f"sess-{tag}-{i:07d}-r1", length, out[lo], int(batch.group[k]), a_ts + a_span,
+                     (a_start, a_full), fresh, later_first, later_new, bb.out[lo + 1:hi].astype(np.int32),
+                     bb.delay[lo + 1:hi].copy(), int(bb.end[j]))
+        pending.setdefault(min(i + offset, total - 1), []).append(p)
 
 
 def _observe(metrics: dict[str, Metric], ends: np.ndarray, b: Batch, cfg: SessionDistributionConfig, primaries: bool):

@@ -20,8 +20,12 @@ import numpy as np
 
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
 
-def _ids(start: int, count: int) -> str:
+def id_text(start: int, count: int) -> str:
+    """Comma-joined decimal ids ``start .. start+count-1``."""
     return ",".join(map(str, range(start, start + count)))
+
+
+
 
 
 class IdText:
@@ -43,7 +47,7 @@ class IdText:
             return ""
         if not (self.base <= start and start + count <= self.end):
             if start < self.base or len(str(start)) != len(str(start + count - 1)):
-                return _ids(start, count)
+                return id_text(start, count)
             self._render(start, count)
         i, w = start - self.base, self.step
         return self.text[i * w : (i + count) * w - 1]
@@ -77,7 +81,7 @@ class IdAllocator:
         """Comma-joined L1 + L1.5(group) ids (empty string when there is no shared prefix)."""
         s = self._prefix.get(group)
         if s is None:
-            parts = [_ids(0, self.l1b), _ids(self.l1b + group * self.l15b, self.l15b)]
+            parts = [id_text(0, self.l1b), id_text(self.l1b + group * self.l15b, self.l15b)]
             s = self._prefix[group] = ",".join(p for p in parts if p)
         return s
 

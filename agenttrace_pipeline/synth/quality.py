@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_CAP = 2_000_000
+SAMPLE_CAP = 500_000
 PCTS = (5, 25, 50, 75, 95, 99)
 
 

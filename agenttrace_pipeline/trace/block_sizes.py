@@ -2,8 +2,11 @@
 
 A prefix cache keys blocks by id, so an id that is a 200-token partial block in one row and a full
 512-token block in another makes the trace unreplayable (the replayer cannot build one token block for
-it). The registry remembers the size and first line of every id in compact numpy arrays (ids in generated
-and FAST'25 traces are dense integers from 0), with a dict for the rare ids far beyond the dense range.
+it). The registry remembers the size of every id it has seen: 2 bytes per id in pages of 4M ids that are
+allocated when first touched (ids in generated and FAST'25 traces are dense integers from 0; a
+million-session file has ~270M of them), with a dict for ids far outside any page budget. It does not
+keep the line where each id was first seen — that would triple its memory; the validator recovers
+those lines in a second pass, only for the ids that conflict.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_MIN_DENSE = 1 << 22
-_GROWTH = 1.25
+PAGE_BITS = 22
+PAGE = 1 << PAGE_BITS
 
 
 @dataclass(frozen=True, slots=True)
 class SizeConflict:
-    """``hash_id`` appears at ``line`` with ``size`` tokens but was first seen at ``first_line`` with ``first_size``."""
+    """``hash_id`` appears at ``line`` with ``size`` tokens but was first seen with ``first_size``.
+
+    ``first_line`` is 0 until the validator looks it up (see :func:`validate_file`).
+    """
 
     line: int
     hash_id: int
@@ -31,78 +37,70 @@ class BlockSizeRegistry:
     """Accumulates (id, size, line) triples chunk by chunk and returns the ones that contradict earlier sizes."""
 
     def __init__(self, block_size: int) -> None:
-        size_dtype = np.uint16 if block_size < 2**16 else np.uint32
-        self._size = np.zeros(0, dtype=size_dtype)  # 0 = never seen (a block has at least 1 token)
-        self._line = np.zeros(0, dtype=np.uint32)
-        self._sparse: dict[int, tuple[int, int]] = {}
+        self._dtype = np.uint16 if block_size < 2**16 else np.uint32
+        self._pages: dict[int, np.ndarray] = {}  # page index -> sizes (0 = never seen)
+        self._sparse: dict[int, int] = {}
         self._seen = 0
 
     @property
     def distinct_ids(self) -> int:
-        return int(np.count_nonzero(self._size)) + len(self._sparse)
+        return sum(int(np.count_nonzero(p)) for p in self._pages.values()) + len(self._sparse)
+
+    def _may_allocate(self) -> bool:
+        # a page per million ids seen (and 64 to start): random 64-bit ids fall through to the dict
+        return len(self._pages) < 64 + self._seen // (1 << 20)
 
     def add(self, ids: np.ndarray, sizes: np.ndarray, lines: np.ndarray) -> list[SizeConflict]:
         """Register ids (in file order) and return conflicts, ordered by line."""
         if ids.size == 0:
             return []
         self._seen += int(ids.size)
-        dense_limit = max(_MIN_DENSE, 4 * self._seen)
-        dense = ids < dense_limit
+        page_of = ids >> PAGE_BITS
         conflicts: list[SizeConflict] = []
-        if dense.all():
-            conflicts += self._add_dense(ids, sizes, lines)
-        else:
-            conflicts += self._add_dense(ids[dense], sizes[dense], lines[dense])
-            conflicts += self._add_sparse(ids[~dense], sizes[~dense], lines[~dense])
+        sparse_mask = np.zeros(ids.size, bool)
+        for p in np.unique(page_of).tolist():
+            sel = page_of == p
+            page = self._pages.get(p)
+            if page is None:
+                if not self._may_allocate():
+                    sparse_mask |= sel
+                    continue
+                page = self._pages[p] = np.zeros(PAGE, dtype=self._dtype)
+            conflicts += self._add_page(page, ids[sel], sizes[sel], lines[sel])
+        if sparse_mask.any():
+            conflicts += self._add_sparse(ids[sparse_mask], sizes[sparse_mask], lines[sparse_mask])
         conflicts.sort(key=lambda c: c.line)
         return conflicts
 
-    def _grow(self, needed: int) -> None:
-        new_len = max(needed, int(len(self._size) * _GROWTH), 1 << 16)
-        size = np.zeros(new_len, dtype=self._size.dtype)
-        size[: len(self._size)] = self._size
-        line = np.zeros(new_len, dtype=np.uint32)
-        line[: len(self._line)] = self._line
-        self._size, self._line = size, line
-        # Ids that were sparse before the dense range grew over them move into the arrays.
-        for hid in [h for h in self._sparse if h < new_len]:
-            s, ln = self._sparse.pop(hid)
-            self._size[hid], self._line[hid] = s, ln
-
-    def _add_dense(self, ids: np.ndarray, sizes: np.ndarray, lines: np.ndarray) -> list[SizeConflict]:
-        if ids.size == 0:
-            return []
-        top = int(ids.max())
-        if top >= len(self._size):
-            self._grow(top + 1)
-        order = np.argsort(ids, kind="stable")  # stable: within one id, file order is kept
-        s_ids, s_sizes, s_lines = ids[order], sizes[order], lines[order]
-        first = np.empty(s_ids.size, dtype=bool)
+    @staticmethod
+    def _add_page(page: np.ndarray, ids: np.ndarray, sizes: np.ndarray, lines: np.ndarray) -> list[SizeConflict]:
+        off = ids & (PAGE - 1)
+        order = np.argsort(off, kind="stable")  # stable: within one id, file order is kept
+        s_off, s_sizes = off[order], sizes[order]
+        first = np.empty(s_off.size, dtype=bool)
         first[0] = True
-        np.not_equal(s_ids[1:], s_ids[:-1], out=first[1:])
-        first_idx = np.maximum.accumulate(np.where(first, np.arange(s_ids.size), 0))
-        prior = self._size[s_ids].astype(np.int32)
+        np.not_equal(s_off[1:], s_off[:-1], out=first[1:])
+        first_idx = np.maximum.accumulate(np.where(first, np.arange(s_off.size), 0))
+        prior = page[s_off].astype(np.int64)
         known = prior != 0
         ref_size = np.where(known, prior, s_sizes[first_idx])
-        ref_line = np.where(known, self._line[s_ids], s_lines[first_idx])
         bad = s_sizes != ref_size
         new = first & ~known
-        self._size[s_ids[new]] = s_sizes[new]
-        self._line[s_ids[new]] = s_lines[new]
+        page[s_off[new]] = s_sizes[new]
         if not bad.any():
             return []
-        idx = np.flatnonzero(bad)
-        return [
-            SizeConflict(int(s_lines[i]), int(s_ids[i]), int(s_sizes[i]), int(ref_line[i]), int(ref_size[i]))
-            for i in idx
-        ]
+        s_ids, s_lines = ids[order], lines[order]
+        # within this chunk the first sighting's line is known; for earlier chunks it is looked up later
+        ref_line = np.where(known, 0, s_lines[first_idx])
+        return [SizeConflict(int(s_lines[i]), int(s_ids[i]), int(s_sizes[i]), int(ref_line[i]), int(ref_size[i]))
+                for i in np.flatnonzero(bad)]
 
     def _add_sparse(self, ids: np.ndarray, sizes: np.ndarray, lines: np.ndarray) -> list[SizeConflict]:
         out: list[SizeConflict] = []
         for hid, size, line in zip(ids.tolist(), sizes.tolist(), lines.tolist(), strict=True):
             prev = self._sparse.get(hid)
             if prev is None:
-                self._sparse[hid] = (size, line)
-            elif prev[0] != size:
-                out.append(SizeConflict(line, hid, size, prev[1], prev[0]))
+                self._sparse[hid] = size
+            elif prev != size:
+                out.append(SizeConflict(line, hid, size, 0, prev))
         return out

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
-from agenttrace_pipeline.trace.block_sizes import BlockSizeRegistry
+from agenttrace_pipeline.trace.block_sizes import BlockSizeRegistry, SizeConflict
 from agenttrace_pipeline.trace.model import (
     DEFAULT_BLOCK_SIZE,
     INPUT_FIELDS,
@@ -36,6 +36,7 @@ from agenttrace_pipeline.trace.model import (
 )
 
 _FLUSH_IDS = 1 << 18  # ids per registry call on the line-by-line path: bounds numpy temporaries
+_MAX_KEPT_CONFLICTS = 10_000  # counted beyond this, but not listed
 CHUNK_BYTES = 4 << 20  # bytes read (and, for large files, certified by polars) at a time
 FAST_PATH_MIN_BYTES = 16 << 20  # smaller files skip the vectorised path (and polars' import time)
 
@@ -123,6 +124,7 @@ class _Run:
         self.session_last = 0
         self.closed_sessions: dict[str, tuple[int, int]] = {}
         self.pending_blank = 0
+        self.conflicts: list[SizeConflict] = []
         # hash-id chunk buffers
         self.ids = array("q")
         self.counts: list[int] = []
@@ -153,12 +155,22 @@ class _Run:
         sizes = np.full(ids.size, self.bs, dtype=np.int32)
         sizes[np.cumsum(counts) - 1] = lasts
         for c in self.registry.add(ids, sizes, np.repeat(lines.astype(np.int32), counts)):
-            self.add(
-                c.line,
-                "hash_ids",
+            self.report.violation_count += 1
+            if len(self.conflicts) < _MAX_KEPT_CONFLICTS:
+                self.conflicts.append(c)
+
+    def resolve_conflicts(self, source: str | Path | BinaryIO) -> None:
+        """Turn size conflicts into violations, looking up first sightings in a second pass when needed."""
+        unknown = {c.hash_id for c in self.conflicts if c.first_line == 0}
+        first = _first_sightings(source, unknown) if unknown and isinstance(source, (str, Path)) else {}
+        for c in self.conflicts:
+            line = c.first_line or first.get(c.hash_id, 0)
+            where = f"at line {line}" if line else "earlier in the file"
+            self.report.violations.append(Violation(
+                c.line, "hash_ids",
                 f"hash id {c.hash_id} is a block of {c.size} tokens here but of {c.first_size} tokens "
-                f"at line {c.first_line}; an id must keep one block size across the file",
-            )
+                f"{where}; an id must keep one block size across the file"))
+        self.conflicts.clear()
 
     # -- whole chunks ------------------------------------------------------------------------
     def chunk(self, data: bytes, first_line: int, fast: bool) -> bool:
@@ -416,6 +428,24 @@ def _bad_line_reason(raw: bytes, exc: Exception, has_newline: bool) -> str:
     return f"invalid JSON ({exc})"
 
 
+def _first_sightings(path: str | Path, ids: set[int]) -> dict[int, int]:
+    """Line where each of ``ids`` first appears in ``path`` (second pass; only run when ids conflict)."""
+    found: dict[int, int] = {}
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                row = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            hs = row.get("hash_ids") if type(row) is dict else None
+            if type(hs) is list:
+                for h in ids.intersection(x for x in hs if type(x) is int):
+                    found.setdefault(h, line_no)
+                if len(found) == len(ids):
+                    break
+    return found
+
+
 def _validate_stream(run: _Run, fh: BinaryIO, fast: bool, progress: Callable[[int], None] | None) -> int:
     """Feed ``fh`` to ``run`` in newline-aligned chunks; returns the bytes read."""
     nbytes, line_no, carry = 0, 1, b""
@@ -476,6 +506,7 @@ def validate_file(
         run.add(0, "", f"cannot read file: {exc.strerror or exc}")
         return rep
     run.flush_hash_ids()
+    run.resolve_conflicts(path)
     if progress is not None:
         progress(nbytes)
     if rep.rows == 0 and rep.violation_count == 0:

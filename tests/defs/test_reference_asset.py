@@ -72,3 +72,26 @@ def test_a_broken_trace_fails_the_run_and_leaves_the_warehouse_as_it_was(isolate
     assert f"{bad}:2: hash_ids: hash id 1" in str(failure.event_specific_data.error)
     assert {p: p.read_bytes() for p in lake.rglob("*.parquet")} == before
     assert Warehouse().query("SELECT count(*) FROM lineage").item() == 1
+
+
+def test_a_trace_given_by_url_is_downloaded_and_ingested(isolated: Path, tmp_path: Path):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    serve_dir = tmp_path / "www"
+    serve_dir.mkdir()
+    shutil.copy(FIXTURES.parent.parent / "assets_config" / "samples" / "mooncake_sample.jsonl", serve_dir / "remote.jsonl")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(serve_dir))
+    handler.log_message = lambda *a: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/remote.jsonl"
+        result = _materialize(isolated, config_file=_config_with(isolated, []), extra_locations=[url])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.success
+    assert Warehouse().query("SELECT count(*) FROM mooncake_reference_requests WHERE trace = 'remote'").item() == 194
+    assert list((isolated / "cache").rglob("remote.jsonl"))  # kept in the download cache

@@ -19,7 +19,7 @@ def test_conflict_against_an_earlier_chunk():
     reg = BlockSizeRegistry(512)
     assert _add(reg, [1, 2], [512, 40], [1, 1]) == []
     (c,) = _add(reg, [2], [512], [9])
-    assert (c.line, c.first_line, c.first_size) == (9, 1, 40)
+    assert (c.line, c.first_line, c.first_size) == (9, 0, 40)  # first line: looked up by the validator
 
 
 def test_sparse_ids_far_beyond_the_dense_range_are_checked_too():
@@ -30,9 +30,17 @@ def test_sparse_ids_far_beyond_the_dense_range_are_checked_too():
     assert c.hash_id == big and reg.distinct_ids == 2
 
 
-def test_ids_move_from_sparse_to_dense_as_the_range_grows():
+def test_pages_are_allocated_only_where_ids_fall():
     reg = BlockSizeRegistry(512)
-    _add(reg, [5_000_000], [7], [1])  # beyond the initial dense range: kept sparse
-    _add(reg, list(range(2_000_000)), [512] * 2_000_000, [2] * 2_000_000)  # dense range grows past it
-    (c,) = _add(reg, [5_000_000], [512], [3])
-    assert (c.first_line, c.first_size) == (1, 7)
+    _add(reg, [5, 300_000_000], [7, 512], [1, 1])
+    assert len(reg._pages) == 2 and reg.distinct_ids == 2
+    (c,) = _add(reg, [300_000_000], [9], [3])
+    assert (c.line, c.first_size) == (3, 512)
+
+
+def test_random_64_bit_ids_do_not_allocate_a_page_each():
+    reg = BlockSizeRegistry(512)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 2**62, 5000)
+    _add(reg, list(ids), [512] * 5000, [1] * 5000)
+    assert len(reg._pages) <= 64 and reg.distinct_ids == 5000
