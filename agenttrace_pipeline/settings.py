@@ -10,6 +10,7 @@ All environment choices are made here so asset bodies and the CLI never read the
 | AGENTTRACE_SHARED_DATA   | <project>/../shared/data                  |
 | AGENTTRACE_CACHE         | <project>/.cache/downloads                |
 | DAGSTER_HOME             | <project>/.dagster_home                   |
+| AGENTTRACE_OFFLINE       | unset (1/true: downloads use only the cache) |
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def shared_data() -> Path:
 
 def download_cache() -> Path:
     return _env_path("AGENTTRACE_CACHE", PROJECT_ROOT / ".cache" / "downloads")
+
+
+def offline() -> bool:
+    return os.environ.get("AGENTTRACE_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
 def dagster_home() -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +22,9 @@ from agenttrace_pipeline.store.atomic import sha256_file
 log = logging.getLogger(__name__)
 
 
+_UNRESOLVABLE = ("Name or service not known", "nodename nor servname provided")
+
+
 class DownloadError(Exception):
     """A file could not be fetched; the message names the URL and why."""
 
@@ -31,7 +34,7 @@ class FetchPolicy:
     timeout_s: float = 30.0
     retries: int = 4
     backoff_s: float = 0.5
-    offline: bool = False
+    offline: bool = field(default_factory=settings.offline)  # AGENTTRACE_OFFLINE=1 turns it on everywhere
 
 
 def is_url(location: str) -> bool:
@@ -58,10 +61,11 @@ def fetch(
     *,
     sha256: str | None = None,
     cache_dir: Path | None = None,
-    policy: FetchPolicy = FetchPolicy(),
+    policy: FetchPolicy | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Path:
     """Return a local path holding ``url``'s bytes, downloading it unless a verified copy is cached."""
+    policy = policy or FetchPolicy()
     shown = _redact(url)
     dest = cache_path(url, cache_dir)
     if dest.exists() and (sha256 is None or sha256_file(dest) == sha256.lower()):
@@ -90,6 +94,9 @@ def fetch(
                 last_error = f"HTTP {code}"
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+                if any(m in str(exc) for m in _UNRESOLVABLE):  # no such host: retrying will not help
+                    raise DownloadError(f"{shown}: cannot resolve the host ({exc}); offline? use offline mode "
+                                        "with a filled download cache, or a local path") from None
             except _HtmlInsteadOfData as exc:
                 part.unlink(missing_ok=True)
                 raise DownloadError(f"{shown}: {exc}") from None
@@ -132,7 +139,7 @@ def _download_once(client: httpx.Client, url: str, part: Path) -> bool:
     return True
 
 
-def resolve_location(location: str, *, sha256: str | None = None, policy: FetchPolicy = FetchPolicy()) -> Path:
+def resolve_location(location: str, *, sha256: str | None = None, policy: FetchPolicy | None = None) -> Path:
     """A local path for ``location``: downloaded (and cached) when it is an http(s) URL."""
     if is_url(location):
         return fetch(location, sha256=sha256, policy=policy)

@@ -122,7 +122,7 @@ def ingest_reference_trace(
     spec: ReferenceSpec,
     block_size: int = 512,
     lru_capacities: tuple[int, ...] = (),
-    policy: FetchPolicy = FetchPolicy(),
+    policy: FetchPolicy | None = None,
 ) -> IngestedTrace:
     """Fetch (if a URL), validate (our validator, then the pandera schema), tabulate and measure one trace.
 

@@ -6,8 +6,16 @@ import dagster as dg
 
 from agenttrace_pipeline.definitions import defs
 
+SOURCE_NAMES = ["agenttrace", "mini_swe_agent_chat", "mini_swe_agent_reasoner", "openhands_multi_swe_bench",
+                "openhands_agentsafety", "claude_code_tracelab", "tracelab_rounds", "azure_2023", "mooncake_fast25"]
 EXPECTED_ASSETS = {
     "mooncake_reference_traces": "sources",
+    **{f"{name}_raw": "sources" for name in SOURCE_NAMES},
+    "agent_turns": "sources",
+    "tool_spans": "sources",
+    "arrivals": "sources",
+    "agent_sessions": "sources",
+    "openhands_trace_shapes": "sources",
     "synthetic_dataset": "synthesis",
     "dataset_quality": "synthesis",
 }
@@ -17,6 +25,11 @@ EXPECTED_CHECKS = {
     ("synthetic_dataset", "sessions_are_well_formed", True),
     ("synthetic_dataset", "hash_ids_keep_one_block_size", True),
     ("synthetic_dataset", "quality_within_tolerance", True),
+    ("agent_turns", "tokens_are_non_negative", True),
+    ("agent_turns", "turn_indexes_are_contiguous", True),
+    ("agent_turns", "timestamps_are_monotone_within_a_trace", True),
+    ("agent_turns", "prompt_tokens_grow_except_at_context_resets", True),
+    ("agent_turns", "quarantine_accounts_for_every_record", True),
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}

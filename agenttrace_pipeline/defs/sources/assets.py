@@ -1,0 +1,189 @@
+"""Real agent-trace sources: one ``<source>_raw`` asset per entry of ``assets_config/sources.json``, then the
+canonical ``agent_turns`` (checked), ``tool_spans``, ``arrivals``, ``agent_sessions`` and
+``openhands_trace_shapes`` tables."""
+
+import dagster as dg
+import orjson
+import polars as pl
+from pydantic import Field
+
+from agenttrace_pipeline import settings
+from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.sources import aggregate
+from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
+from agenttrace_pipeline.sources.checks import CHECKS, failures, turns_schema
+from agenttrace_pipeline.sources.download import FetchPolicy
+from agenttrace_pipeline.sources.registry import SourceSpec, default_config_path, ingest, load_sources, summary
+from agenttrace_pipeline.store.atomic import sha256_file
+from agenttrace_pipeline.store.warehouse import Warehouse
+
+SPECS = load_sources()
+RAW_KEYS = [dg.AssetKey(f"{s.name}_raw") for s in SPECS]
+ACCOUNTING = "quarantine_accounts_for_every_record"
+
+
+class SourceIngestConfig(dg.Config):
+    offline: bool = Field(default=False, description="Use only the download cache for URLs (also AGENTTRACE_OFFLINE=1).")
+
+
+def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    @dg.asset(name=f"{spec.name}_raw", group_name="sources", code_version=settings.code_version(),
+              kinds={"parquet"}, description=f"Source {spec.name!r} ({spec.format}; {spec.license or 'license n/a'}) "
+              "parsed into canonical turns, tool spans, arrivals and quarantined records (staged tables).")
+    def _asset(context: dg.AssetExecutionContext, config: SourceIngestConfig, warehouse: WarehouseResource):
+        policy = FetchPolicy(offline=True) if config.offline else None
+        resolved, parsed = ingest(spec, policy)
+        for note in resolved.notes:
+            context.log.warning(note)
+        wh = warehouse.get()
+        run = pl.lit(context.run.run_id)
+        stats = summary(parsed)
+        files = [
+            *(wh.write_partition(table, "source", spec.name, frame.drop("source").with_columns(run_id=run))
+              for table, frame in (("staged_turns", parsed.turns_frame()), ("staged_spans", parsed.spans_frame()),
+                                   ("staged_arrivals", parsed.arrivals_frame()), ("quarantine", parsed.quarantine_frame()))),
+            wh.write_partition("source_ingest_stats", "source", spec.name, pl.DataFrame([{
+                "format": spec.format, "records_in": parsed.records_in, "records_accepted": parsed.records_accepted,
+                "records_quarantined": len(parsed.quarantine), "used_fallback": resolved.used_fallback,
+                "files": orjson.dumps([str(f) for f in resolved.files]).decode(), "run_id": context.run.run_id}])),
+        ]
+        inputs = {"sources.json": sha256_file(default_config_path())} | {str(f): sha256_file(f) for f in resolved.files}
+        record_lineage(context, wh, inputs, files, stats["turns"] + stats["arrivals"])
+        return dg.MaterializeResult(metadata={
+            **{k: v for k, v in stats.items() if v is not None},
+            "dagster/row_count": stats["turns"] + stats["arrivals"],
+            "used_fallback": resolved.used_fallback,
+            "notes": "; ".join(resolved.notes) or "none",
+        })
+
+    return _asset
+
+
+raw_assets = [_raw_asset(s) for s in SPECS]
+
+
+def _read(wh: Warehouse, table: str, schema: dict, required: bool = False) -> pl.DataFrame:
+    """All configured sources' partitions of ``table`` (with their ``source`` column restored)."""
+    frames = []
+    for s in SPECS:
+        path = wh.partition_path(table, "source", s.name)
+        if not path.exists():
+            if required:
+                raise dg.Failure(f"{table}: source {s.name!r} has not been ingested; materialise {s.name}_raw first")
+            continue
+        frames.append(pl.read_parquet(path).drop("run_id", strict=False).with_columns(source=pl.lit(s.name)))
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    df = pl.concat(frames, how="vertical_relaxed")
+    return df.select(list(schema)) if schema else df
+
+
+def _write_by_source(context: dg.AssetExecutionContext, wh: Warehouse, table: str, df: pl.DataFrame, inputs: dict):
+    run = pl.lit(context.run.run_id)
+    files = [wh.write_partition(table, "source", s.name,
+                                df.filter(pl.col("source") == s.name).drop("source").with_columns(run_id=run))
+             for s in SPECS]
+    record_lineage(context, wh, inputs, files, df.height)
+
+
+@dg.asset(
+    group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"},
+    check_specs=[dg.AssetCheckSpec(name, asset="agent_turns", blocking=True, description=desc)
+                 for name, (desc, _) in CHECKS.items()]
+    + [dg.AssetCheckSpec(ACCOUNTING, asset="agent_turns", blocking=True,
+                         description="For every source: records read = records accepted + records quarantined, "
+                         "and the quarantine table holds exactly the quarantined ones.")],
+)
+def agent_turns(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """One row per LLM call of every real trace (canonical turn: tokens, new input, LLM latency, gap before,
+    tool time, tool calls, documented context resets). Checked before it is written; a failing check leaves
+    the table as it was and blocks the tables built from it."""
+    wh = warehouse.get()
+    turns = _read(wh, "staged_turns", TURN_SCHEMA, required=True)
+    bad = failures(turns)
+    try:
+        turns_schema().validate(turns, lazy=True)
+        schema_error = ""
+    except Exception as exc:  # pandera SchemaErrors: reported on the checks below
+        schema_error = str(exc)[:1500]
+    results = [dg.AssetCheckResult(check_name=name, passed=bad[name].height == 0 and not schema_error,
+                                   metadata={"failing_rows": bad[name].height,
+                                             "examples": str(bad[name].head(5).select("source", "trace_id", "turn_index").rows())
+                                             if bad[name].height else "none", "schema": schema_error or "ok"})
+               for name in CHECKS]
+    stats = _read(wh, "source_ingest_stats", {}, required=True)
+    quarantined = _read(wh, "quarantine", QUARANTINE_SCHEMA, required=True).height
+    unbalanced = stats.filter(pl.col("records_in") != pl.col("records_accepted") + pl.col("records_quarantined"))
+    ok = unbalanced.height == 0 and quarantined == int(stats["records_quarantined"].sum())
+    results.append(dg.AssetCheckResult(check_name=ACCOUNTING, passed=ok, metadata={
+        "records_in": int(stats["records_in"].sum()), "records_accepted": int(stats["records_accepted"].sum()),
+        "records_quarantined": int(stats["records_quarantined"].sum()), "quarantine_rows": quarantined,
+        "unbalanced_sources": unbalanced["source"].to_list() if "source" in unbalanced.columns else []}))
+    if all(r.passed for r in results):
+        _write_by_source(context, wh, "agent_turns", turns, {"staged_turns": str(turns.height)})
+    else:
+        context.log.error("agent_turns checks failed; the agent_turns table was not written")
+    per_source = turns.group_by("source").agg(pl.len().alias("turns"), pl.col("trace_id").n_unique().alias("traces"),
+                                              pl.col("prompt_tokens").median().alias("median_prompt"))
+    return dg.MaterializeResult(check_results=results, metadata={
+        "dagster/row_count": turns.height,
+        "per_source": dg.MetadataValue.md(_md(per_source.sort("source"))),
+    })
+
+
+@dg.asset(group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"})
+def tool_spans(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Every tool invocation of every real trace: tool name, start/end, duration, exit code, and resource
+    telemetry (CPU, peak RSS, disk I/O) where the source records it."""
+    wh = warehouse.get()
+    spans = _read(wh, "staged_spans", SPAN_SCHEMA, required=True)
+    _write_by_source(context, wh, "tool_spans", spans, {"staged_spans": str(spans.height)})
+    top = spans.group_by("tool_name").len().sort("len", descending=True).head(10)
+    return dg.MaterializeResult(metadata={"dagster/row_count": spans.height, "top_tools": dg.MetadataValue.md(_md(top))})
+
+
+@dg.asset(group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"})
+def arrivals(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Request arrivals from arrival-only traces (Azure LLM inference CSV, Mooncake FAST'25 JSONL):
+    ms from the file's first request, input and output tokens."""
+    wh = warehouse.get()
+    df = _read(wh, "staged_arrivals", ARRIVAL_SCHEMA, required=True)
+    _write_by_source(context, wh, "arrivals", df, {"staged_arrivals": str(df.height)})
+    per_file = df.group_by("file").agg(pl.len().alias("requests"), pl.col("input_tokens").median().alias("median_input"),
+                                       pl.col("output_tokens").median().alias("median_output"))
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, "per_file": dg.MetadataValue.md(_md(per_file))})
+
+
+@dg.asset(group_name="sources", code_version=settings.code_version(), deps=[agent_turns, tool_spans],
+          kinds={"duckdb", "parquet"})
+def agent_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One row per real trace: turns, initial and largest prompt, token totals, LLM / tool / gap time,
+    tool calls and errors, context resets."""
+    wh = warehouse.get()
+    turns, spans = _read(wh, "agent_turns", TURN_SCHEMA), _read(wh, "tool_spans", SPAN_SCHEMA)
+    df = aggregate.sessions(turns, spans)
+    _write_by_source(context, wh, "agent_sessions", df, {"agent_turns": str(turns.height)})
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
+
+
+@dg.asset(group_name="sources", code_version=settings.code_version(), deps=[agent_turns, tool_spans],
+          kinds={"duckdb", "parquet"})
+def openhands_trace_shapes(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per-trajectory shape statistics of the OpenHands sources — turns, tokens per step, tool-call counts and
+    mix, durations — with their medians as metadata (what a trace-shape report summarises)."""
+    wh = warehouse.get()
+    names = [s.name for s in SPECS if s.format.startswith("openhands")]
+    turns = _read(wh, "agent_turns", TURN_SCHEMA).filter(pl.col("source").is_in(names))
+    spans = _read(wh, "tool_spans", SPAN_SCHEMA).filter(pl.col("source").is_in(names))
+    shapes = aggregate.openhands_trace_shapes(turns, spans)
+    files = [wh.write_partition("openhands_trace_shapes", "source", n,
+                                shapes.filter(pl.col("source") == n).drop("source").with_columns(run_id=pl.lit(context.run.run_id)))
+             for n in names]
+    record_lineage(context, wh, {"agent_turns": str(turns.height)}, files, shapes.height)
+    return dg.MaterializeResult(metadata={"dagster/row_count": shapes.height,
+                                          **{k: v for k, v in aggregate.shape_summary(shapes).items() if v is not None}})
+
+
+def _md(df: pl.DataFrame) -> str:
+    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
+    return head + "".join("| " + " | ".join(str(v) for v in row) + " |\n" for row in df.rows())
