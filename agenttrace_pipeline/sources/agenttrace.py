@@ -40,6 +40,16 @@ def _number(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def _interval(d: dict[str, Any], *duration_names: str):
+    """(start, end, duration ms) of a step or span; the end is derived from start + duration if absent."""
+    start = parse_time(_get(d, "start_time", "started_at", "start", "timestamp"))
+    end = parse_time(_get(d, "end_time", "ended_at", "end"))
+    dur = _number(_get(d, *duration_names))
+    if end is None and start is not None and dur is not None:
+        end = parse_time(start.timestamp() + dur / 1000)
+    return start, end, dur
+
+
 def read(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
     for path in files:
@@ -49,17 +59,7 @@ def read(files: list[Path], source: str) -> Parsed:
             records = jsonl_records(path, out)
         for where, rec in records:
             trace_id = str(rec.get("trace_id") or f"{path.name}:{where}")
-            try:
-                turns, spans = _trace(rec, source, trace_id)
-            except (ValueError, TypeError) as exc:
-                out.reject(str(path), where, f"{trace_id}: {exc}")
-                continue
-            if not turns:
-                out.reject(str(path), where, f"{trace_id}: no llm_steps")
-                continue
-            out.turns += turns
-            out.spans += spans
-            out.records_accepted += 1
+            out.add_trace(str(path), where, trace_id, lambda r=rec, t=trace_id: _trace(r, source, t))
     return out
 
 
@@ -96,11 +96,7 @@ def _trace(rec: dict[str, Any], source: str, trace_id: str):
     for i, st in enumerate(steps):
         if not isinstance(st, dict):
             raise TypeError(f"llm_steps[{i}] is not an object")
-        start = parse_time(_get(st, "start_time", "started_at", "start", "timestamp"))
-        end = parse_time(_get(st, "end_time", "ended_at", "end"))
-        dur = _number(_get(st, "duration_ms", "latency_ms"))
-        if end is None and start is not None and dur is not None:
-            end = parse_time(start.timestamp() + dur / 1000)
+        start, end, dur = _interval(st, "duration_ms", "latency_ms")
         try:
             prompt = nonneg_int(_get(st, "prompt_tokens", "input_tokens", "usage.prompt_tokens", "usage.input_tokens"))
             completion = nonneg_int(_get(st, "completion_tokens", "output_tokens", "usage.completion_tokens",
@@ -120,11 +116,7 @@ def _trace(rec: dict[str, Any], source: str, trace_id: str):
     for j, sp in enumerate(raw_spans):
         if not isinstance(sp, dict):
             raise TypeError(f"spans[{j}] is not an object")
-        s_start = parse_time(_get(sp, "start_time", "started_at", "start", "timestamp"))
-        s_end = parse_time(_get(sp, "end_time", "ended_at", "end"))
-        dur = _number(_get(sp, "duration_ms", "wall_time_ms"))
-        if s_end is None and s_start is not None and dur is not None:
-            s_end = parse_time(s_start.timestamp() + dur / 1000)
+        s_start, s_end, dur = _interval(sp, "duration_ms", "wall_time_ms")
         ti = _get(sp, "step_index", "llm_step", "step")
         if not isinstance(ti, int) or not 0 <= ti < len(turns):
             ti = max((k for k, st in enumerate(starts) if st is not None and s_start is not None and st <= s_start),

@@ -15,7 +15,7 @@ An adapter is a pure function from files to :class:`Parsed`; nothing here touche
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +90,20 @@ class Parsed:
 
     def reject(self, file: str, record: str | int, reason: str) -> None:
         self.quarantine.append({"source": self.source, "file": file, "record": str(record), "reason": reason})
+
+    def add_trace(self, file: str, record: str | int, trace_id: str, convert: Callable[[], tuple[list, list]]) -> None:
+        """Run ``convert`` for one trace record: keep its turns and spans, or quarantine it with the reason."""
+        try:
+            turns, spans = convert()
+        except (ValueError, TypeError, KeyError) as exc:
+            self.reject(file, record, f"{trace_id}: {type(exc).__name__}: {exc}")
+            return
+        if not turns:
+            self.reject(file, record, f"{trace_id}: no LLM calls found")
+            return
+        self.turns += turns
+        self.spans += spans
+        self.records_accepted += 1
 
     def turns_frame(self) -> pl.DataFrame:
         df = pl.DataFrame(self.turns, schema=TURN_SCHEMA, orient="row") if self.turns else pl.DataFrame(schema=TURN_SCHEMA)

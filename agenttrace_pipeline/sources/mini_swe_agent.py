@@ -38,19 +38,11 @@ def read(files: list[Path], source: str) -> Parsed:
             continue
         trace_id = str(data.get("instance_id") or path.name.removesuffix(".traj.json"))
         model = ((data.get("info") or {}).get("config") or {}).get("model", {}).get("model_name")
-        try:
-            turns, spans = _trajectory(messages, source, trace_id, model)
-        except (ValueError, TypeError) as exc:
-            out.reject(str(path), trace_id, str(exc))
+        status = (data.get("info") or {}).get("exit_status")
+        if not any(m.get("role") == "assistant" and _usage(m) for m in messages if isinstance(m, dict)):
+            out.reject(str(path), trace_id, f"no LLM call recorded (exit status: {status})")
             continue
-        if not turns:
-            status = (data.get("info") or {}).get("exit_status")
-            out.reject(str(path), trace_id, f"no LLM call recorded (exit status: {status})" if status
-                       else "no assistant message with token usage")
-            continue
-        out.turns += turns
-        out.spans += spans
-        out.records_accepted += 1
+        out.add_trace(str(path), trace_id, trace_id, lambda m=messages, t=trace_id: _trajectory(m, source, t, model))
     return out
 
 

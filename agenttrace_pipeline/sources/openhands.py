@@ -31,17 +31,7 @@ def _read(files: list[Path], source: str, trace_of, convert) -> Parsed:
     for path in files:
         for line_no, row in jsonl_records(path, out):
             trace_id = trace_of(row, path, line_no)
-            try:
-                turns, spans = convert(row, source, trace_id)
-            except (ValueError, TypeError, KeyError) as exc:
-                out.reject(str(path), line_no, f"{trace_id}: {type(exc).__name__}: {exc}")
-                continue
-            if not turns:
-                out.reject(str(path), line_no, f"{trace_id}: no LLM calls found")
-                continue
-            out.turns += turns
-            out.spans += spans
-            out.records_accepted += 1
+            out.add_trace(str(path), line_no, trace_id, lambda r=row, t=trace_id: convert(r, source, t))
     return out
 
 
