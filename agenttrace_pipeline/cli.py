@@ -27,7 +27,7 @@ seeds_app = typer.Typer(help="Seed partitions of the synthetic datasets.", no_ar
 app.add_typer(seeds_app, name="seeds")
 
 # soft_wrap: error lines stay one line each (FILE:LINE: field: reason), whatever the terminal width.
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # tables stay readable in logs
 err = Console(stderr=True, soft_wrap=True)
 
 

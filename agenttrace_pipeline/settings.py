@@ -11,6 +11,7 @@ All environment choices are made here so asset bodies and the CLI never read the
 | AGENTTRACE_CACHE         | <project>/.cache/downloads                |
 | DAGSTER_HOME             | <project>/.dagster_home                   |
 | AGENTTRACE_OFFLINE       | unset (1/true: downloads use only the cache) |
+| AGENTTRACE_PROFILES      | <project>/assets_config/profiles          |
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ def shared_data() -> Path:
 
 def download_cache() -> Path:
     return _env_path("AGENTTRACE_CACHE", PROJECT_ROOT / ".cache" / "downloads")
+
+
+def profiles_dir() -> Path:
+    return _env_path("AGENTTRACE_PROFILES", PROJECT_ROOT / "assets_config" / "profiles")
+
+
+def expand(location: str) -> str:
+    """``${shared_data}`` and ``${project}`` in a configured location, expanded."""
+    return location.replace("${shared_data}", shared_data().as_posix()).replace("${project}", PROJECT_ROOT.as_posix())
+
+
+def portable(path: str | Path) -> str:
+    """The inverse of :func:`expand` where it applies, so written configs hold no machine-specific paths."""
+    p = Path(path).resolve().as_posix()
+    for name, root in (("${shared_data}", shared_data()), ("${project}", PROJECT_ROOT)):
+        r = root.resolve().as_posix()
+        if p.startswith(r + "/"):
+            return name + p[len(r):]
+    return p
 
 
 def offline() -> bool:

@@ -29,6 +29,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AGENTTRACE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv("AGENTTRACE_OFFLINE", "1")  # tests never reach for the network
+    monkeypatch.setenv("AGENTTRACE_PROFILES", str(tmp_path / "profiles"))
     (tmp_path / "dagster_home").mkdir()
     (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return tmp_path

@@ -68,8 +68,7 @@ class IngestedTrace:
 
 
 def expand_location(location: str) -> str:
-    return (location.replace("${shared_data}", settings.shared_data().as_posix())
-            .replace("${project}", settings.PROJECT_ROOT.as_posix()))
+    return settings.expand(location)
 
 
 def _spec(d: dict[str, Any], where: str) -> ReferenceSpec:

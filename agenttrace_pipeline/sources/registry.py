@@ -87,13 +87,9 @@ def load_sources(path: str | Path | None = None) -> list[SourceSpec]:
     return specs
 
 
-def _expand(loc: str) -> str:
-    return loc.replace("${shared_data}", settings.shared_data().as_posix()).replace("${project}", settings.PROJECT_ROOT.as_posix())
-
-
 def _files(locations: tuple[str, ...], spec: SourceSpec, policy: FetchPolicy | None) -> list[Path]:
     files: list[Path] = []
-    for loc in map(_expand, locations):
+    for loc in map(settings.expand, locations):
         if is_url(loc):
             files.append(resolve_location(loc, sha256=spec.sha256.get(loc), policy=policy))
         elif any(c in loc for c in "*?["):

@@ -16,7 +16,9 @@ def reference_inter_arrivals(path: str | Path) -> np.ndarray:
     """Inter-arrival times (ms) of a Mooncake JSONL trace (``timestamp`` ms) or an Azure CSV (``TIMESTAMP``)."""
     import polars as pl  # only this arrival process needs it; keep the generator's start-up light
 
-    path = Path(path)
+    from agenttrace_pipeline import settings
+
+    path = Path(settings.expand(str(path)))
     if not path.exists():
         raise FileNotFoundError(f"arrival trace {path} does not exist")
     if path.suffix.lower() == ".csv":

@@ -37,6 +37,8 @@ def _pilot(cfg: SessionDistributionConfig, sampler: Bounded, seed: int) -> np.nd
 def calibrated_new_tokens(cfg: SessionDistributionConfig) -> Bounded | None:
     """The adjusted new-token sampler, or ``None`` when no adjustment is needed (constant values)."""
     nt = cfg.new_tokens_per_turn
+    if nt.family != "lognormal":  # fitted families reproduce their data as they are: nothing to adjust
+        return None
     base = Bounded.of(nt, bias=nt.bias, floor=1)
     if base.constant:
         return None

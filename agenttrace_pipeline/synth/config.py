@@ -26,27 +26,59 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, validate_assignment=True)
 
 
-class Lognormal(_Model):
-    """A positive quantity, lognormal in real space: ``mu = ln(median)``, ``sigma = sqrt(2 ln(mean/median))``.
+FAMILIES = ("lognormal", "gamma", "weibull", "fisk", "exponential", "lognormal_mixture", "empirical")
+_SHAPED = {"gamma", "weibull", "fisk"}
 
-    ``mean == median`` is a constant. ``mu``/``sigma`` override mean/median. Draws outside
-    ``[min, max]`` are redrawn (up to 100 rounds) and then clamped; integer quantities are floored.
+
+class MixtureComponent(_Model):
+    weight: float = Field(gt=0)
+    mu: float
+    sigma: float = Field(gt=0)
+
+
+class Lognormal(_Model):
+    """A positive quantity. By default lognormal in real space: ``mu = ln(median)``,
+    ``sigma = sqrt(2 ln(mean/median))`` (AIPerf's form; ``mean == median`` is a constant; ``mu``/``sigma``
+    override mean/median). Fitted profiles may use another ``family``:
+
+    * ``gamma`` / ``weibull`` / ``fisk`` (log-logistic): ``params`` = {shape, scale};
+    * ``exponential``: ``params`` = {scale};
+    * ``lognormal_mixture``: ``components`` = [{weight, mu, sigma}, …];
+    * ``empirical``: ``quantiles`` = values at evenly spaced probabilities 0 … 1 (a quantile table).
+
+    Draws outside ``[min, max]`` are redrawn (lognormal, up to 100 rounds, then clamped) or drawn from the
+    truncated distribution directly (other families); integer quantities are floored.
     """
 
+    family: Literal["lognormal", "gamma", "weibull", "fisk", "exponential", "lognormal_mixture", "empirical"] = "lognormal"
     mean: float | None = Field(default=None, gt=0)
     median: float | None = Field(default=None, gt=0)
     min: float | None = Field(default=None, ge=0)
     max: float | None = Field(default=None, gt=0)
     mu: float | None = None
     sigma: float | None = Field(default=None, ge=0)
+    params: dict[str, float] | None = None
+    components: list[MixtureComponent] | None = None
+    quantiles: list[float] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Lognormal:
-        if self.mu is None or self.sigma is None:
+        f = self.family
+        if f == "lognormal" and (self.mu is None or self.sigma is None):
             if self.mean is None or self.median is None:
                 raise ValueError("give mean and median (or mu and sigma)")
             if self.mean < self.median:
                 raise ValueError(f"mean ({self.mean}) must be >= median ({self.median}) for a lognormal")
+        if f in _SHAPED and not (self.params and self.params.get("shape", 0) > 0 and self.params.get("scale", 0) > 0):
+            raise ValueError(f"family {f!r} needs params {{shape > 0, scale > 0}}")
+        if f == "exponential" and not (self.params and self.params.get("scale", 0) > 0):
+            raise ValueError("family 'exponential' needs params {scale > 0}")
+        if f == "lognormal_mixture" and not self.components:
+            raise ValueError("family 'lognormal_mixture' needs components [{weight, mu, sigma}, …]")
+        if f == "empirical":
+            q = self.quantiles or []
+            if len(q) < 2 or any(b < a for a, b in zip(q, q[1:], strict=False)) or q[0] < 0:
+                raise ValueError("family 'empirical' needs quantiles: >= 2 non-negative, non-decreasing values")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) must be <= max ({self.max})")
         return self
@@ -198,11 +230,14 @@ def load_config(ref: str | Path) -> tuple[str, SessionDistributionConfig]:
     ref_s = str(ref)
     path = Path(ref_s).expanduser()
     if not path.exists():
-        bundled = CONFIG_DIR / f"{ref_s}.json"
-        if bundled.exists() and ref_s != "spec":
-            path = bundled
-        else:
-            raise ConfigError(f"{ref_s}: no such config file and not a bundled config ({', '.join(bundled_configs())})")
+        from agenttrace_pipeline import settings
+
+        candidates = [CONFIG_DIR / f"{ref_s}.json", settings.profiles_dir() / f"{ref_s}.json"]
+        found = next((c for c in candidates if c.exists() and ref_s != "spec"), None)
+        if found is None:
+            raise ConfigError(f"{ref_s}: no such config file, bundled config ({', '.join(bundled_configs())}) "
+                              f"or fitted profile in {settings.profiles_dir()}")
+        path = found
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:

@@ -55,6 +55,10 @@ class Bounded:
     def sample_int(self, rng: np.random.Generator, n: int, minimum: int = 1) -> np.ndarray:
         return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
 
+    def describe(self) -> dict:
+        return {"family": "lognormal", "mu": self.mu, "sigma": self.sigma, "min": self.lo,
+                "max": None if math.isinf(self.hi) else self.hi}
+
     # targets ------------------------------------------------------------------------------------
     def grid(self) -> tuple[np.ndarray, np.ndarray]:
         """The bounded distribution on a fine grid: increasing values and their probabilities.
@@ -82,7 +86,7 @@ def target_of(values: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     return float(values @ probs), float(median)
 
 
-def int_target(b: Bounded, minimum: int = 1, transform=None) -> tuple[float, float]:
+def int_target(b: Bounded | Fitted, minimum: int = 1, transform=None) -> tuple[float, float]:
     """Mean and median of ``max(floor(X), minimum)`` (optionally transformed) for a bounded lognormal X."""
     values, probs = b.grid()
     v = np.maximum(np.floor(values), minimum)
@@ -91,18 +95,100 @@ def int_target(b: Bounded, minimum: int = 1, transform=None) -> tuple[float, flo
     return target_of(v, probs)
 
 
+class Fitted:
+    """A non-lognormal family from a fitted profile, truncated to ``[lo, hi]`` by inverse-CDF sampling.
+
+    scipy.stats is imported only here (it costs ~1.5 s), i.e. only for profiles that use these families.
+    """
+
+    def __init__(self, d: Lognormal, bias: float = 1.0, floor: float = 0.0) -> None:
+        self.family = d.family
+        self.lo = max(d.min if d.min is not None else 0.0, floor)
+        self.hi = d.max if d.max is not None else math.inf
+        self.bias = bias
+        self._parts: list[tuple[float, Bounded]] = []
+        if d.family == "empirical":
+            self._q = np.asarray(d.quantiles, dtype=float) * bias
+            self._p = np.linspace(0.0, 1.0, self._q.size)
+        elif d.family == "lognormal_mixture":
+            total = sum(c.weight for c in d.components or [])
+            self._parts = [(c.weight / total, Bounded(c.mu + math.log(bias), c.sigma, self.lo, self.hi))
+                           for c in d.components or []]
+        else:
+            from scipy import stats
+
+            p = d.params or {}
+            scale = p["scale"] * bias
+            self._dist = {
+                "gamma": lambda: stats.gamma(p.get("shape", 1.0), scale=scale),
+                "weibull": lambda: stats.weibull_min(p.get("shape", 1.0), scale=scale),
+                "fisk": lambda: stats.fisk(p.get("shape", 1.0), scale=scale),
+                "exponential": lambda: stats.expon(scale=scale),
+            }[d.family]()
+
+    @property
+    def constant(self) -> bool:
+        return False
+
+    def _cdf(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        if math.isinf(x):
+            return 1.0
+        if self.family == "empirical":
+            return float(np.interp(x, self._q, self._p))
+        return float(self._dist.cdf(x))
+
+    def _ppf(self, u: np.ndarray) -> np.ndarray:
+        if self.family == "empirical":
+            return np.interp(u, self._p, self._q)
+        return self._dist.ppf(u)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self._parts:
+            which = rng.choice(len(self._parts), size=n, p=[w for w, _ in self._parts])
+            out = np.empty(n)
+            for k, (_, part) in enumerate(self._parts):
+                sel = which == k
+                out[sel] = part.sample(rng, int(sel.sum()))
+            return out
+        a, b = self._cdf(self.lo), self._cdf(self.hi)
+        return np.clip(self._ppf(rng.uniform(a, b, n)), self.lo, self.hi)
+
+    def sample_int(self, rng: np.random.Generator, n: int, minimum: int = 1) -> np.ndarray:
+        return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._parts:
+            vals, probs = zip(*[(g[0], w * g[1]) for w, part in self._parts for g in [part.grid()]], strict=True)
+            v, p = np.concatenate(vals), np.concatenate(probs)
+            order = np.argsort(v, kind="stable")
+            return v[order], p[order]
+        a, b = self._cdf(self.lo), self._cdf(self.hi)
+        u = a + (np.arange(_Z_POINTS) + 0.5) / _Z_POINTS * (b - a)
+        return np.clip(self._ppf(u), self.lo, self.hi), np.full(_Z_POINTS, 1.0 / _Z_POINTS)
+
+    def describe(self) -> dict:
+        return {"family": self.family, "min": self.lo, "max": None if math.isinf(self.hi) else self.hi, "bias": self.bias}
+
+
+def make_dist(d: Lognormal, bias: float = 1.0, floor: float = 0.0) -> Bounded | Fitted:
+    """The sampler for a configured distribution: :class:`Bounded` for lognormal, :class:`Fitted` otherwise."""
+    return Bounded.of(d, bias, floor) if d.family == "lognormal" else Fitted(d, bias, floor)
+
+
 @dataclass(frozen=True, slots=True)
 class DelayMixture:
     """AIPerf's inter-turn delay: ``agentic_fraction`` of agentic delays, the rest human, optional cap."""
 
-    agentic: Bounded
-    human: Bounded
+    agentic: Bounded | Fitted
+    human: Bounded | Fitted
     fraction: float
     cap: float
 
     @classmethod
     def of(cls, d: InterTurnDelay) -> DelayMixture:
-        return cls(Bounded.of(d.agentic_delay), Bounded.of(d.human_delay), d.agentic_fraction,
+        return cls(make_dist(d.agentic_delay), make_dist(d.human_delay), d.agentic_fraction,
                    d.max if d.max is not None else math.inf)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
-from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, zipf_groups
+from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, Fitted, make_dist, zipf_groups
 
 END_REASONS = ("forced_retire", "probabilistic_reset", "restart_split", "target_turn_count")
 FORCED, RESET, SPLIT, TARGET = range(4)
@@ -33,21 +33,21 @@ class GenerationError(RuntimeError):
 
 @dataclass
 class Samplers:
-    layer2: Bounded
-    new_tokens: Bounded
-    output: Bounded
+    layer2: Bounded | Fitted
+    new_tokens: Bounded | Fitted
+    output: Bounded | Fitted
     delay: DelayMixture
-    turns: Bounded | None
+    turns: Bounded | Fitted | None
 
     @classmethod
     def of(cls, cfg: SessionDistributionConfig, new_tokens: Bounded | None = None) -> Samplers:
         nt = cfg.new_tokens_per_turn
         return cls(
-            layer2=Bounded.of(cfg.cache.layer2, floor=1),
-            new_tokens=new_tokens or Bounded.of(nt, bias=nt.bias, floor=1),
-            output=Bounded.of(cfg.generation_length, floor=1),
+            layer2=make_dist(cfg.cache.layer2, floor=1),
+            new_tokens=new_tokens or make_dist(nt, bias=nt.bias, floor=1),
+            output=make_dist(cfg.generation_length, floor=1),
             delay=DelayMixture.of(cfg.inter_turn_delay),
-            turns=Bounded.of(cfg.turns, floor=1) if cfg.turns is not None else None,
+            turns=make_dist(cfg.turns, floor=1) if cfg.turns is not None else None,
         )
 
 

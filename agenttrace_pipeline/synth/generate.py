@@ -25,7 +25,7 @@ from agenttrace_pipeline.store.atomic import atomic_writer
 from agenttrace_pipeline.synth.arrivals import gap_sampler
 from agenttrace_pipeline.synth.calibration import calibrated_new_tokens
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
-from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, int_target
+from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, int_target, make_dist
 from agenttrace_pipeline.synth.engine import (
     END_REASONS,
     SPLIT,
@@ -184,7 +184,7 @@ def _targets(cfg: SessionDistributionConfig, s: Samplers) -> dict[str, tuple[flo
     return {
         "initial_context": int_target(s.layer2, transform=lambda q: np.minimum(prefix + q, cap)),
         "generation_length": int_target(s.output),
-        "new_tokens_per_turn": int_target(Bounded.of(nt, bias=nt.bias, floor=1)),
+        "new_tokens_per_turn": int_target(make_dist(nt, bias=nt.bias, floor=1)),
         "inter_turn_delay_ms": DelayMixture.of(cfg.inter_turn_delay).target(),
         "turns_per_session": int_target(s.turns) if s.turns is not None else None,
     }
@@ -365,23 +365,21 @@ def _observe(metrics: dict[str, Metric], ends: np.ndarray, b: Batch, cfg: Sessio
 
 
 def _derived(cfg: SessionDistributionConfig, s: Samplers, calibrated: Bounded | None) -> dict[str, Any]:
-    def lp(b: Bounded) -> dict[str, float]:
-        return {"mu": b.mu, "sigma": b.sigma, "min": b.lo, "max": None if math.isinf(b.hi) else b.hi}
-
+    nt = cfg.new_tokens_per_turn
     out = {
         "prefix_tokens": cfg.prefix_tokens,
         "layer1_blocks": cfg.layer1_blocks,
         "layer1_5_blocks": cfg.layer1_5_blocks,
-        "layer2": lp(s.layer2),
-        "new_tokens_per_turn": lp(Bounded.of(cfg.new_tokens_per_turn, bias=cfg.new_tokens_per_turn.bias, floor=1)),
-        "generation_length": lp(s.output),
-        "agentic_delay": lp(s.delay.agentic),
-        "human_delay": lp(s.delay.human),
+        "layer2": s.layer2.describe(),
+        "new_tokens_per_turn": make_dist(nt, bias=nt.bias, floor=1).describe(),
+        "generation_length": s.output.describe(),
+        "agentic_delay": s.delay.agentic.describe(),
+        "human_delay": s.delay.human.describe(),
     }
     if calibrated is not None:
-        out["new_tokens_per_turn_calibrated"] = lp(calibrated)
+        out["new_tokens_per_turn_calibrated"] = calibrated.describe()
     if s.turns is not None:
-        out["turns"] = lp(s.turns)
+        out["turns"] = s.turns.describe()
     return out
 
 

@@ -16,6 +16,8 @@ EXPECTED_ASSETS = {
     "arrivals": "sources",
     "agent_sessions": "sources",
     "openhands_trace_shapes": "sources",
+    "distribution_fits": "fits",
+    "generator_profiles": "fits",
     "synthetic_dataset": "synthesis",
     "dataset_quality": "synthesis",
 }
@@ -30,6 +32,8 @@ EXPECTED_CHECKS = {
     ("agent_turns", "timestamps_are_monotone_within_a_trace", True),
     ("agent_turns", "prompt_tokens_grow_except_at_context_resets", True),
     ("agent_turns", "quarantine_accounts_for_every_record", True),
+    ("distribution_fits", "every_quantity_has_a_chosen_fit", True),
+    ("distribution_fits", "chosen_fits_within_ks_threshold", False),
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}

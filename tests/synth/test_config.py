@@ -50,7 +50,7 @@ def test_load_by_path_and_from_a_manifest(tmp_path: Path):
     manifest.write_text(json.dumps({"config_name": "mine", "generation_params": cfg.to_json_dict()}))
     name2, cfg2 = load_config(manifest)
     assert name2 == "mine" and cfg2.digest() == cfg.digest()
-    with pytest.raises(ConfigError, match="not a bundled config"):
+    with pytest.raises(ConfigError, match="no such config file, bundled config"):
         load_config("no-such-profile")
 
 

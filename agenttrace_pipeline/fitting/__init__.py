@@ -1,0 +1,1 @@
+"""Fitting workload distributions to real traces: families, mixtures, selection, profiles, reports."""
