@@ -82,6 +82,7 @@ def build_profile(name: str, data: SourceData, chosen: dict[str, dict[str, Any]]
             "families": {q: chosen[q]["family"] for q in PROFILE_QUANTITIES},
             "source_fingerprints": fingerprints,
             "layer1_tokens_basis": data.layer1_basis,
+            "shared_prefix_share": None if data.prefix_share is None else round(data.prefix_share, 4),
             "reset_driven_alternative": {"reset": data.hazard} if data.hazard else None,
         },
     }

@@ -35,6 +35,7 @@ class SourceData:
     layer1_basis: str
     max_prompt_tokens: int
     hazard: dict[str, float] | None
+    prefix_share: float | None = None  # median share of the turn-0 prompt the provider served from cache
 
 
 def shared_prefix(first_turns: pl.DataFrame) -> tuple[int, str]:
@@ -101,5 +102,7 @@ def source_data(source: str, turns: pl.DataFrame) -> SourceData:
     }
     max_prompt = int(turns["prompt_tokens"].max() or 0)
     limit = max(max_prompt, 1)
+    cached = first.filter(pl.col("cached_tokens").is_not_null() & (pl.col("prompt_tokens") > 0))
+    share = float((cached["cached_tokens"] / cached["prompt_tokens"]).median()) if cached.height else None
     return SourceData(source, {k: v for k, v in values.items() if v.size}, l1, basis,
-                      max_prompt, end_hazard(turns, limit) if max_prompt else None)
+                      max_prompt, end_hazard(turns, limit) if max_prompt else None, share)
