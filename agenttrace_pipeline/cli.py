@@ -281,7 +281,7 @@ def query(
         raise typer.Exit(2)
     text = sql if sql is not None else file.read_text()  # type: ignore[union-attr]
     try:
-        df = Warehouse().query(text)
+        df = Warehouse().query(text, read_only=True)
     except Exception as exc:  # duckdb errors carry the useful message
         err.print(f"[red]query failed[/red]: {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None

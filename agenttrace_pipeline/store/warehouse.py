@@ -148,9 +148,9 @@ class Warehouse:
             )
 
     # -- reading ---------------------------------------------------------------------------------
-    def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """Run ``sql`` and return the result as a polars frame."""
-        with self.connect() as conn:
+    def query(self, sql: str, params: list | None = None, read_only: bool = False) -> pl.DataFrame:
+        """Run ``sql`` and return the result as a polars frame (``read_only``: never take the write lock)."""
+        with self.connect(read_only=read_only) as conn:
             # conn.sql(...).pl() is the form that also works on duckdb 2.x.
             return conn.sql(sql, params=params).pl()
 
