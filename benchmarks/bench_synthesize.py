@@ -73,7 +73,8 @@ def main() -> None:
                               "--output", str(tmp / "aiperf")])
             assert a.returncode == 0, a.stdout[-2000:]
             a_dir = run_dir(tmp / "aiperf")
-            a_rows = sum(1 for _ in open(a_dir / "dataset.jsonl", "rb"))
+            with open(a_dir / "dataset.jsonl", "rb") as fh:
+                a_rows = sum(1 for _ in fh)
             rows.append(f"| aiperf 0.13.0, its default (+ HTML pages) | {n} | {a_rows:,} | {a.wall_s:.1f} s | "
                         f"{a.peak_rss_mb:,.0f} MB |")
             params = json.loads((a_dir / "manifest.json").read_text())
