@@ -67,10 +67,6 @@ class IngestedTrace:
         )
 
 
-def expand_location(location: str) -> str:
-    return settings.expand(location)
-
-
 def _spec(d: dict[str, Any], where: str) -> ReferenceSpec:
     try:
         return ReferenceSpec(name=str(d["name"]), location=str(d["location"]), sha256=d.get("sha256"),
@@ -107,7 +103,7 @@ def available_specs(cfg: ReferenceConfig) -> tuple[list[ReferenceSpec], list[Ref
     """
     use, skipped = [], []
     for spec in cfg.traces:
-        loc = expand_location(spec.location)
+        loc = settings.expand(spec.location)
         if spec.optional and not is_url(loc) and not Path(loc).exists():
             skipped.append(spec)
         else:
@@ -127,7 +123,7 @@ def ingest_reference_trace(
 
     Raises :class:`TraceRejected` listing every violation (file, line, field, reason) when invalid.
     """
-    path = resolve_location(expand_location(spec.location), sha256=spec.sha256, policy=policy)
+    path = resolve_location(settings.expand(spec.location), sha256=spec.sha256, policy=policy)
     report = validate_file(path, block_size=block_size, max_errors=200)
     if not report.valid:
         raise TraceRejected(spec.name, path, [

@@ -13,24 +13,18 @@ GapSampler = Callable[[np.random.Generator, int], np.ndarray]
 
 
 def reference_inter_arrivals(path: str | Path) -> np.ndarray:
-    """Inter-arrival times (ms) of a Mooncake JSONL trace (``timestamp`` ms) or an Azure CSV (``TIMESTAMP``)."""
-    import polars as pl  # only this arrival process needs it; keep the generator's start-up light
-
+    """Inter-arrival times (ms) of a Mooncake JSONL trace (``timestamp`` ms) or an Azure CSV (``TIMESTAMP``),
+    read by the same adapters that build the ``arrivals`` table."""
     from agenttrace_pipeline import settings
+    from agenttrace_pipeline.sources import arrival_traces
 
     path = Path(settings.expand(str(path)))
     if not path.exists():
         raise FileNotFoundError(f"arrival trace {path} does not exist")
-    if path.suffix.lower() == ".csv":
-        ts = pl.read_csv(path, columns=["TIMESTAMP"], try_parse_dates=True)["TIMESTAMP"]
-        if ts.dtype == pl.String:
-            ts = ts.str.to_datetime()
-        ms = (ts.cast(pl.Datetime("us")).cast(pl.Int64).to_numpy() / 1000.0)
-    else:
-        ms = pl.read_ndjson(path, schema={"timestamp": pl.Float64})["timestamp"].drop_nulls().to_numpy()
-    gaps = np.diff(np.sort(ms))
+    read = arrival_traces.read_azure if path.suffix.lower() == ".csv" else arrival_traces.read_mooncake
+    gaps = np.diff(read([path], "arrival").arrivals_frame()["timestamp_ms"].to_numpy())
     if gaps.size == 0:
-        raise ValueError(f"arrival trace {path} has fewer than two timestamps")
+        raise ValueError(f"arrival trace {path} has fewer than two valid timestamps")
     return gaps
 
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
-from agenttrace_pipeline.defs.sources.assets import SPECS, arrivals, agent_turns
+from agenttrace_pipeline.defs.sources.assets import SPECS, agent_turns, arrivals, read_by_source
 from agenttrace_pipeline.fitting.profile import PROFILE_QUANTITIES, build_profile, roundtrip
 from agenttrace_pipeline.fitting.quantities import POOLED, QUANTITIES, source_data
 from agenttrace_pipeline.fitting.report import render
@@ -20,15 +20,6 @@ from agenttrace_pipeline.store.warehouse import Warehouse
 ROUNDTRIP_SESSIONS = 5000
 ROUNDTRIP_TARGETS = {"new_input_tokens": 0.05, "output_tokens": 0.05, "inter_turn_gap_ms": 0.05,
                      "turns_per_session": 0.08, "initial_context": 0.08}
-
-
-def _lake(wh: Warehouse, table: str, schema: dict) -> pl.DataFrame:
-    frames = []
-    for s in SPECS:
-        path = wh.partition_path(table, "source", s.name)
-        if path.exists():
-            frames.append(pl.read_parquet(path).drop("run_id", strict=False).with_columns(source=pl.lit(s.name)))
-    return pl.concat(frames, how="vertical_relaxed").select(list(schema)) if frames else pl.DataFrame(schema=schema)
 
 
 def _fingerprints(wh: Warehouse, table: str) -> dict[str, str]:
@@ -61,7 +52,7 @@ def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     empirical quantile table when no family fits; arrival-trace inter-arrival times classified Poisson or
     bursty. Table ``distribution_fits`` and the offline report ``outputs/fits/fit_report.html``."""
     wh = warehouse.get()
-    turns, arr = _lake(wh, "agent_turns", TURN_SCHEMA), _lake(wh, "arrivals", ARRIVAL_SCHEMA)
+    turns, arr = read_by_source(wh, "agent_turns", TURN_SCHEMA), read_by_source(wh, "arrivals", ARRIVAL_SCHEMA)
     run = fit_all(turns, arr)
     df = fits_frame(run)
     files = [wh.write_partition("distribution_fits", "source", src, df.filter(pl.col("source") == src).drop("source")
@@ -104,7 +95,7 @@ def generator_profiles(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     (``generator_profiles``), each round-tripped: 5,000 sessions generated from it and compared with the source
     by two-sample KS, beside the same profile with AIPerf's mean/median lognormals (``profile_roundtrip``)."""
     wh = warehouse.get()
-    turns = _lake(wh, "agent_turns", TURN_SCHEMA)
+    turns = read_by_source(wh, "agent_turns", TURN_SCHEMA)
     fits = pl.read_parquet(wh.lake / "distribution_fits" / "*" / "data.parquet", hive_partitioning=True)
     chosen_rows = fits.filter("chosen")
     fingerprints = _fingerprints(wh, "agent_turns")

@@ -63,7 +63,7 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
 raw_assets = [_raw_asset(s) for s in SPECS]
 
 
-def _read(wh: Warehouse, table: str, schema: dict, required: bool = False) -> pl.DataFrame:
+def read_by_source(wh: Warehouse, table: str, schema: dict, required: bool = False) -> pl.DataFrame:
     """All configured sources' partitions of ``table`` (with their ``source`` column restored)."""
     frames = []
     for s in SPECS:
@@ -100,7 +100,7 @@ def agent_turns(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     tool time, tool calls, documented context resets). Checked before it is written; a failing check leaves
     the table as it was and blocks the tables built from it."""
     wh = warehouse.get()
-    turns = _read(wh, "staged_turns", TURN_SCHEMA, required=True)
+    turns = read_by_source(wh, "staged_turns", TURN_SCHEMA, required=True)
     bad = failures(turns)
     schema_error = ""
     try:
@@ -116,8 +116,8 @@ def agent_turns(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
                                              "examples": str(bad[name].head(5).select("source", "trace_id", "turn_index").rows())
                                              if bad[name].height else "none", "schema": schema_error or "ok"})
                for name in CHECKS]
-    stats = _read(wh, "source_ingest_stats", {}, required=True)
-    quarantined = _read(wh, "quarantine", QUARANTINE_SCHEMA, required=True).height
+    stats = read_by_source(wh, "source_ingest_stats", {}, required=True)
+    quarantined = read_by_source(wh, "quarantine", QUARANTINE_SCHEMA, required=True).height
     unbalanced = stats.filter(pl.col("records_in") != pl.col("records_accepted") + pl.col("records_quarantined"))
     ok = unbalanced.height == 0 and quarantined == int(stats["records_quarantined"].sum())
     results.append(dg.AssetCheckResult(check_name=ACCOUNTING, passed=ok, metadata={
@@ -141,7 +141,7 @@ def tool_spans(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     """Every tool invocation of every real trace: tool name, start/end, duration, exit code, and resource
     telemetry (CPU, peak RSS, disk I/O) where the source records it."""
     wh = warehouse.get()
-    spans = _read(wh, "staged_spans", SPAN_SCHEMA, required=True)
+    spans = read_by_source(wh, "staged_spans", SPAN_SCHEMA, required=True)
     _write_by_source(context, wh, "tool_spans", spans, {"staged_spans": str(spans.height)})
     top = spans.group_by("tool_name").len().sort("len", descending=True).head(10)
     return dg.MaterializeResult(metadata={"dagster/row_count": spans.height, "top_tools": dg.MetadataValue.md(_md(top))})
@@ -152,7 +152,7 @@ def arrivals(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     """Request arrivals from arrival-only traces (Azure LLM inference CSV, Mooncake FAST'25 JSONL):
     ms from the file's first request, input and output tokens."""
     wh = warehouse.get()
-    df = _read(wh, "staged_arrivals", ARRIVAL_SCHEMA, required=True)
+    df = read_by_source(wh, "staged_arrivals", ARRIVAL_SCHEMA, required=True)
     _write_by_source(context, wh, "arrivals", df, {"staged_arrivals": str(df.height)})
     per_file = df.group_by("file").agg(pl.len().alias("requests"), pl.col("input_tokens").median().alias("median_input"),
                                        pl.col("output_tokens").median().alias("median_output"))
@@ -165,7 +165,7 @@ def agent_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     """One row per real trace: turns, initial and largest prompt, token totals, LLM / tool / gap time,
     tool calls and errors, context resets."""
     wh = warehouse.get()
-    turns, spans = _read(wh, "agent_turns", TURN_SCHEMA), _read(wh, "tool_spans", SPAN_SCHEMA)
+    turns, spans = read_by_source(wh, "agent_turns", TURN_SCHEMA), read_by_source(wh, "tool_spans", SPAN_SCHEMA)
     df = aggregate.sessions(turns, spans)
     _write_by_source(context, wh, "agent_sessions", df, {"agent_turns": str(turns.height)})
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
@@ -178,8 +178,8 @@ def openhands_trace_shapes(context: dg.AssetExecutionContext, warehouse: Warehou
     mix, durations — with their medians as metadata (what a trace-shape report summarises)."""
     wh = warehouse.get()
     names = [s.name for s in SPECS if s.format.startswith("openhands")]
-    turns = _read(wh, "agent_turns", TURN_SCHEMA).filter(pl.col("source").is_in(names))
-    spans = _read(wh, "tool_spans", SPAN_SCHEMA).filter(pl.col("source").is_in(names))
+    turns = read_by_source(wh, "agent_turns", TURN_SCHEMA).filter(pl.col("source").is_in(names))
+    spans = read_by_source(wh, "tool_spans", SPAN_SCHEMA).filter(pl.col("source").is_in(names))
     shapes = aggregate.openhands_trace_shapes(turns, spans)
     files = [wh.write_partition("openhands_trace_shapes", "source", n,
                                 shapes.filter(pl.col("source") == n).drop("source").with_columns(run_id=pl.lit(context.run.run_id)))
