@@ -39,6 +39,11 @@ TURN_SCHEMA: dict[str, pl.DataType] = {
     "tool_time_ms": pl.Float64(),
     "n_tool_calls": pl.Int32(),
     "context_reset": pl.Boolean(),
+    # the logged usage was a streaming snapshot (output tokens under-counted); completion_tokens then holds
+    # an estimate from the content length, and output-length fits leave the row out
+    "usage_snapshot": pl.Boolean(),
+    "file": pl.String(),  # where the turn came from: the file and its line / record key
+    "record": pl.String(),
 }
 
 SPAN_SCHEMA: dict[str, pl.DataType] = {
@@ -123,7 +128,8 @@ class Parsed:
 def turn(source: str, trace_id: str, index: int, **values: Any) -> dict[str, Any]:
     """A canonical-turn dict with every column present (missing values are null)."""
     row = dict.fromkeys(TURN_SCHEMA)
-    row.update(source=source, trace_id=trace_id, turn_index=index, context_reset=False, n_tool_calls=0)
+    row.update(source=source, trace_id=trace_id, turn_index=index, context_reset=False, n_tool_calls=0,
+               usage_snapshot=False)
     row.update(values)
     return row
 

@@ -41,7 +41,7 @@ def turns_schema() -> pa.DataFrameSchema:
     """The canonical turn table with its row and cross-row rules."""
     return pa.DataFrameSchema(
         {name: pa.Column(dtype, nullable=name not in ("source", "trace_id", "turn_index", "n_tool_calls",
-                                                       "context_reset")) for name, dtype in TURN_SCHEMA.items()},
+                                                       "context_reset", "usage_snapshot")) for name, dtype in TURN_SCHEMA.items()},
         checks=[pa.Check(lambda d, e=expr: d.lazyframe.select(e.alias("ok")), name=name, error=desc)
                 for name, (desc, expr) in CHECKS.items()],
         strict=True,
