@@ -180,16 +180,84 @@ def synthesize_schema(
 @app.command("run")
 def run(
     seed: Annotated[str, typer.Option(help="Seed partition for partitioned assets.")] = "42",
+    profile: Annotated[str | None, typer.Option(help="Generator profile for the synthetic dataset: bundled name, "
+                                                "fitted profile name, JSON path or manifest [default: default].")] = None,
+    sources: Annotated[Path | None, typer.Option(help="A sources file of your own that extends (or, with "
+                                                 '"mode": "replace", replaces) the bundled list.')] = None,
+    num_sessions: Annotated[int | None, typer.Option(min=1, help="Primary sessions of the synthetic dataset.")] = None,
+    log_level: Annotated[str, typer.Option(help="Dagster's own log on stderr: critical (quiet), error, warning, "
+                                           "info or debug.")] = "critical",
 ) -> None:
     """Materialise every asset on the embedded defaults (the main job) and print where the outputs are."""
-    from rich.table import Table
+    import os
 
-    from agenttrace_pipeline.orchestration import run_main_job
+    from agenttrace_pipeline.orchestration import run_main_job, validate_seed
+
+    try:
+        seed = validate_seed(seed)
+    except ValueError as exc:
+        _fail_early(str(exc))
+    if sources is not None:
+        if not sources.is_file():
+            _fail_early(f"--sources {sources}: no such file")
+        os.environ["AGENTTRACE_SOURCES"] = str(sources.resolve())
+    err.print(f"materialising every asset (seed partition {seed}) … (--log-level info shows Dagster's log)")
+    result = run_main_job(seed, log_level.upper(), profile=profile, num_sessions=num_sessions)
+    _report_run(result)
+
+
+def _fail_early(message: str) -> None:
+    err.print(f"[red]error[/red]: {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _print_problems(result, heading: str) -> None:
+    from rich.markup import escape
+
+    failures = result.failures
+    err.print(f"[bold red]{heading}: {len(failures)} failure(s) in run {result.run_id}[/bold red]")
+    for p in failures:
+        where = f" ({p.where})" if p.where else ""
+        err.print(f"[red]FAILED {p.kind} {escape(p.name)}[/red]{escape(where)}: {escape(p.reason)}", highlight=False)
+        for d in p.details:
+            err.print(f"    {escape(d)}", highlight=False)
+
+
+def _report_run(result) -> None:
+    """Failures first and last (red, with file and line), then what ran; exit 1 when anything failed."""
+    from rich.markup import escape
+
+    if not result.ok:
+        _print_problems(result, "the run failed")
+        if not result.failures:
+            err.print("[red]the run failed without a recorded step failure; see the log above[/red]")
+    _print_outputs(result)
+    for p in result.warnings:
+        out.print(f"[yellow]warning[/yellow]: check {escape(p.name)}: {escape(p.reason)}", highlight=False)
+        for d in p.details[:10]:
+            out.print(f"    {escape(d)}", highlight=False)
+    passed = sum(result.checks.values())
+    failed = sum(1 for p in result.failures if p.kind == "check")
+    out.print(f"checks: {passed} passed, {failed} failed, {len(result.warnings)} warning(s)")
+    if result.skipped:
+        out.print(f"not run (blocked by a failure upstream): {', '.join(result.skipped)}")
+    if not result.ok:
+        _print_problems(result, "the run failed")
+        raise typer.Exit(1)
     from agenttrace_pipeline.store.warehouse import Warehouse
 
-    err.print(f"materialising every asset (seed partition {seed}) …")
-    result = run_main_job(seed)
-    table = Table(title=f"run {result.run_id}")
+    wh = Warehouse()
+    _rebuild_quietly(wh)
+    out.print(f"DuckDB warehouse : {wh.database}")
+    out.print(f"Parquet lake     : {wh.store.url}")
+    out.print(f"generated data   : {settings.output_root()}")
+    out.print(f"Dagster home     : {settings.dagster_home()}  (UI: agenttrace ui)")
+
+
+def _print_outputs(result) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"run {result.run_id}: {'materialised' if result.ok else 'materialised before the failure'}")
     table.add_column("asset")
     table.add_column("rows", justify="right")
     table.add_column("output", overflow="fold")
@@ -201,16 +269,18 @@ def run(
         for name, value in meta.items():
             if name.startswith("hit_rate/"):
                 out.print(f"{key}: {name.split('/', 1)[1]} infinite-cache prefix hit rate {value:.1%}")
-    for name, passed in result.checks.items():
-        out.print(f"check {name}: {'[green]passed[/green]' if passed else '[red]FAILED[/red]'}")
-    wh = Warehouse()
-    out.print(f"DuckDB warehouse : {wh.database}")
-    out.print(f"Parquet lake     : {wh.lake}")
-    out.print(f"generated data   : {settings.output_root()}")
-    out.print(f"Dagster home     : {settings.dagster_home()}  (UI: agenttrace ui)")
-    if not result.success or not all(result.checks.values()):
-        err.print("[red]the run failed[/red]; see the messages above")
-        raise typer.Exit(1)
+    profiles = result.materialized.get("generator_profiles", {}).get("profile_paths")
+    for name, path in (profiles or {}).items():
+        out.print(f"profile {name}: {path}  (use: agenttrace synthesize agentic-code --config {name})")
+
+
+def _rebuild_quietly(wh) -> None:
+    """Refresh the DuckDB file of views for other clients; a failure here is a note, not a failed run."""
+    try:
+        wh.rebuild()
+    except Exception as exc:  # noqa: BLE001 - the lake is the truth; the file is a convenience
+        err.print(f"[yellow]note[/yellow]: could not refresh {wh.database} ({exc}); `agenttrace warehouse rebuild` "
+                  "does it later")
 
 
 @seeds_app.command("list")
@@ -229,31 +299,39 @@ def seeds_add(seeds: Annotated[list[str], typer.Argument(help="Seeds or ranges: 
     try:
         keys = parse_seeds(seeds)
     except ValueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
+        _fail_early(str(exc))
     new = add_seeds(keys)
-    out.print(f"added {len(new)} seed partition(s): {' '.join(new) or '-'}")
+    out.print(f"added {len(new)} seed partition(s): {' '.join(new) or '- (all were present)'}")
+
+
+@seeds_app.command("remove")
+def seeds_remove(seeds: Annotated[list[str], typer.Argument(help="Seed partition keys to remove, as listed.")]) -> None:
+    """Remove seed partitions (also ones an older version accepted by mistake). Data stays until `agenttrace gc`."""
+    from agenttrace_pipeline.orchestration import remove_seeds
+
+    gone = remove_seeds(seeds)
+    missing = [k for k in seeds if k not in gone]
+    out.print(f"removed {len(gone)} seed partition(s): {' '.join(gone) or '-'}")
+    if missing:
+        _fail_early(f"not a seed partition: {' '.join(repr(k) for k in missing)} (see `agenttrace seeds list`)")
 
 
 @app.command("backfill")
 def backfill_cmd(
     seeds: Annotated[list[str], typer.Argument(help="Seeds or a range: 1-8")],
     num_sessions: Annotated[int | None, typer.Option(min=1, help="Primary sessions per seed.")] = None,
+    profile: Annotated[str | None, typer.Option(help="Generator profile (bundled or fitted name, path, manifest).")] = None,
 ) -> None:
     """Generate the synthetic datasets (and their quality tables) for a seed range in one run."""
     from agenttrace_pipeline.orchestration import backfill, parse_seeds
 
     try:
         keys = parse_seeds(seeds)
-        result = backfill(keys, num_sessions)
+        result = backfill(keys, num_sessions, profile=profile)
     except ValueError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    for name, passed in result.checks.items():
-        out.print(f"check {name}: {'[green]passed[/green]' if passed else '[red]FAILED[/red]'}")
-    out.print(f"run {result.run_id}: {'succeeded' if result.success else 'failed'} for seeds {' '.join(keys)}")
-    if not result.success or not all(result.checks.values()):
-        raise typer.Exit(1)
+        _fail_early(str(exc))
+    out.print(f"seeds {' '.join(keys)}")
+    _report_run(result)
 
 
 @app.command("ui")
@@ -281,7 +359,7 @@ def query(
         raise typer.Exit(2)
     text = sql if sql is not None else file.read_text()  # type: ignore[union-attr]
     try:
-        df = Warehouse().query(text, read_only=True)
+        df = Warehouse().query(text)
     except Exception as exc:  # duckdb errors carry the useful message
         err.print(f"[red]query failed[/red]: {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
@@ -294,6 +372,58 @@ def query(
 
         with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=60):
             out.print(str(df), markup=False, highlight=False)
+
+
+profiles_app = typer.Typer(help="Fitted generator profiles: list them, publish one into the project.",
+                            no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.command("list")
+def profiles_list() -> None:
+    """Profiles fitted here (AGENTTRACE_PROFILES) and published ones (assets_config/profiles), by name."""
+    for folder in settings.profile_dirs():
+        names = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        out.print(f"{folder}: {' '.join(names) or '(none)'}", highlight=False)
+
+
+@profiles_app.command("publish")
+def profiles_publish(
+    name: Annotated[str, typer.Argument(help="A fitted profile's name, e.g. fitted_pooled_coding_agents.")],
+) -> None:
+    """Copy a fitted profile into assets_config/profiles/ (a tracked folder: commit it to share it)."""
+    import re
+    import shutil
+
+    from agenttrace_pipeline.store.atomic import atomic_path
+    from agenttrace_pipeline.synth.config import ConfigError, load_config
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name.startswith("."):
+        _fail_early(f"bad profile name {name!r}: letters, digits, '_', '-', '.'")
+    src = settings.profiles_dir() / f"{name}.json"
+    if not src.is_file():
+        _fail_early(f"no fitted profile {name!r} in {settings.profiles_dir()} (run `agenttrace run` first)")
+    try:
+        load_config(src)
+    except ConfigError as exc:
+        _fail_early(f"{src} is not a valid generator config: {exc}")
+    dest = settings.published_profiles_dir() / f"{name}.json"
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(src, tmp)
+    out.print(f"published {name}: {dest}")
+
+
+warehouse_app = typer.Typer(help="The DuckDB file of views over the Parquet lake.", no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+@warehouse_app.command("rebuild")
+def warehouse_rebuild() -> None:
+    """Rewrite the DuckDB file from the lake (views for every table; no absolute paths inside)."""
+    from agenttrace_pipeline.store.warehouse import Warehouse
+
+    wh = Warehouse()
+    out.print(f"rebuilt {wh.rebuild()} over the lake {wh.store.url}")
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agenttrace_pipeline import settings
@@ -29,15 +30,54 @@ def ensure_dagster_home() -> Path:
 
 
 @dataclass
+class Problem:
+    """A failed step, a failed check, or (severity ``warn``) a check that only warns."""
+
+    kind: str  # "step" | "check"
+    name: str
+    reason: str
+    where: str = ""  # FILE:LINE of the code that raised, for a failed step
+    details: list[str] = field(default_factory=list)  # e.g. failing rows as FILE:LINE (source/trace/turn)
+    severity: str = "error"
+
+
+@dataclass
 class MainJobResult:
     run_id: str
     success: bool
     materialized: dict[str, dict[str, object]]
     checks: dict[str, bool]
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warn"]
+
+    @property
+    def ok(self) -> bool:
+        return self.success and not self.failures
 
 
-def run_main_job(seed: str | None = None, log_level: str = "INFO") -> MainJobResult:
+MAX_SEED = 2**64 - 1
+
+
+def validate_seed(text: str) -> str:
+    """A seed partition key: a non-negative integer below 2**64, written without sign or leading zeros."""
+    t = text.strip()
+    if not t.isdigit() or not t.isascii() or (len(t) > 1 and t[0] == "0") or int(t) > MAX_SEED:
+        raise ValueError(f"bad seed {text!r}: seeds are whole numbers from 0 to {MAX_SEED} (e.g. 42)")
+    return t
+
+
+def run_main_job(seed: str | None = None, log_level: str = "CRITICAL", profile: str | None = None,
+                 num_sessions: int | None = None) -> MainJobResult:
     """Materialise every asset (partitioned ones for ``seed``) in the project-local instance."""
+    seed = validate_seed(seed) if seed is not None else None
     ensure_dagster_home()
     import dagster as dg
 
@@ -52,9 +92,69 @@ def run_main_job(seed: str | None = None, log_level: str = "INFO") -> MainJobRes
         if isinstance(pdef, dg.DynamicPartitionsDefinition) and not instance.has_dynamic_partition(pdef.name, seed):
             instance.add_dynamic_partitions(pdef.name, [seed])
         kwargs["partition_key"] = seed
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config = _run_config(log_level, profile, num_sessions)
     result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, **kwargs)
     return _summarise(result)
+
+
+def _run_config(log_level: str, profile: str | None, num_sessions: int | None) -> dict:
+    cfg: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    synth = {k: v for k, v in (("profile", profile), ("num_sessions", num_sessions)) if v is not None}
+    if synth:
+        cfg["ops"] = {"synthetic_dataset": {"config": synth}}
+    return cfg
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _where(error) -> str:
+    """FILE:LINE of the innermost frame in this project's code (else the innermost frame) of an error."""
+    frames: list[tuple[str, str]] = []
+    while error is not None:
+        for line in error.stack or []:
+            frames += _FRAME.findall(line)
+        error = error.cause
+    ours = [f for f in frames if "agenttrace_pipeline" in f[0] and "/site-packages/dagster" not in f[0]]
+    if not (ours or frames):
+        return ""
+    raised = _short(*(ours or frames)[-1])
+    asset = next((_short(*f) for f in reversed(ours) if "/defs/" in f[0]), raised)
+    return raised if asset == raised else f"{raised}, called from {asset}"
+
+
+def _short(path: str, line: str) -> str:
+    try:
+        path = str(Path(path).resolve().relative_to(settings.PROJECT_ROOT))
+    except ValueError:
+        pass
+    return f"{path}:{line}"
+
+
+def _innermost_message(error) -> str:
+    msg = error.message.strip() if error is not None else "unknown error"
+    while error is not None and error.cause is not None:
+        error = error.cause
+        msg = error.message.strip()
+    # "package.module.SomeError: text" -> "SomeError: text"
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*: )", "", msg)
+
+
+def _check_problem(ev) -> Problem | None:
+    data = ev.asset_check_evaluation_data
+    if data.passed:
+        return None
+    name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+    details = []
+    for key, value in (data.metadata or {}).items():
+        v = value.value
+        if isinstance(v, list | tuple):
+            details += [f"{key}: {x}" for x in v[:20]]
+        elif v not in (None, "", "none", "ok", 0):
+            details.append(f"{key}: {str(v)[:600]}")
+    severity = "warn" if str(getattr(data.severity, "value", data.severity)).upper() == "WARN" else "error"
+    reason = data.description or "the check did not pass"
+    return Problem("check", name, reason, details=details, severity=severity)
 
 
 def _summarise(result) -> MainJobResult:
@@ -62,13 +162,19 @@ def _summarise(result) -> MainJobResult:
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
         materialized[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-    checks = {
-        f"{ev.asset_check_evaluation_data.asset_key.to_user_string()}:{ev.asset_check_evaluation_data.check_name}":
-            ev.asset_check_evaluation_data.passed
-        for ev in result.all_events
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
-    return MainJobResult(result.run_id, result.success, materialized, checks)
+    checks, problems, skipped = {}, [], []
+    for ev in result.all_events:
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = ev.asset_check_evaluation_data
+            checks[f"{data.asset_key.to_user_string()}:{data.check_name}"] = data.passed
+            if (p := _check_problem(ev)) is not None:
+                problems.append(p)
+        elif ev.event_type_value == "STEP_FAILURE":
+            err = ev.event_specific_data.error
+            problems.append(Problem("step", ev.step_key, _innermost_message(err), _where(err)))
+        elif ev.event_type_value == "STEP_SKIPPED":
+            skipped.append(ev.step_key)
+    return MainJobResult(result.run_id, result.success, materialized, checks, problems, skipped)
 
 
 def parse_seeds(specs: list[str]) -> list[str]:
@@ -78,9 +184,17 @@ def parse_seeds(specs: list[str]) -> list[str]:
         for part in spec.split(","):
             part = part.strip()
             lo, sep, hi = part.partition("-")
-            if not lo.isdigit() or (sep and not hi.isdigit()):
-                raise ValueError(f"bad seed {part!r}: use non-negative integers or ranges like 10-12")
-            keys += [str(i) for i in range(int(lo), int(hi or lo) + 1)]
+            if not sep or not lo:
+                keys.append(validate_seed(part))
+                continue
+            a, b = int(validate_seed(lo)), int(validate_seed(hi))
+            if b < a:
+                raise ValueError(f"bad seed range {part!r}: the end is below the start (did you mean {hi}-{lo}?)")
+            if b - a >= 10_000:
+                raise ValueError(f"bad seed range {part!r}: at most 10,000 seeds at once")
+            keys += [str(i) for i in range(a, b + 1)]
+    if not keys:
+        raise ValueError("no seeds given")
     return list(dict.fromkeys(keys))
 
 
@@ -98,6 +212,21 @@ def add_seeds(keys: list[str]) -> list[str]:
     return new
 
 
+def remove_seeds(keys: list[str]) -> list[str]:
+    """Remove seed partitions (any key, so a bad one added by an older version can go); returns those removed.
+    Their warehouse rows and datasets stay until ``agenttrace gc``."""
+    ensure_dagster_home()
+    import dagster as dg
+
+    from agenttrace_pipeline.defs.partitions import seeds
+
+    instance = dg.DagsterInstance.get()
+    gone = [k for k in keys if instance.has_dynamic_partition(seeds.name, k)]
+    for k in gone:
+        instance.delete_dynamic_partition(seeds.name, k)
+    return gone
+
+
 def list_seeds() -> list[str]:
     ensure_dagster_home()
     import dagster as dg
@@ -107,7 +236,8 @@ def list_seeds() -> list[str]:
     return list(dg.DagsterInstance.get().get_dynamic_partitions(seeds.name))
 
 
-def backfill(keys: list[str], num_sessions: int | None = None, log_level: str = "INFO") -> MainJobResult:
+def backfill(keys: list[str], num_sessions: int | None = None, log_level: str = "CRITICAL",
+             profile: str | None = None) -> MainJobResult:
     """Regenerate ``keys`` (added if missing) in one run, as a partition range (BackfillPolicy.single_run)."""
     add_seeds(keys)
     import dagster as dg
@@ -120,9 +250,7 @@ def backfill(keys: list[str], num_sessions: int | None = None, log_level: str = 
         raise ValueError(f"seeds {keys} are not a contiguous range of the partitions {existing}; back them "
                          "fill separately or from the UI")
     job = defs().resolve_job_def("regenerate_synthetic_datasets")
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    if num_sessions is not None:
-        run_config["ops"] = {"synthetic_dataset": {"config": {"num_sessions": num_sessions}}}
+    run_config = _run_config(log_level, profile, num_sessions)
     tags = {"dagster/asset_partition_range_start": existing[idx[0]], "dagster/asset_partition_range_end": existing[idx[-1]]}
     result = job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.get(), tags=tags,
                                     raise_on_error=False)

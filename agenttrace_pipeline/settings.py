@@ -5,13 +5,13 @@ All environment choices are made here so asset bodies and the CLI never read the
 | variable                 | default                                   |
 |--------------------------|-------------------------------------------|
 | AGENTTRACE_WAREHOUSE     | <project>/warehouse/agenttrace.duckdb     |
-| AGENTTRACE_LAKE          | <folder of the DuckDB file>/lake          |
+| AGENTTRACE_LAKE          | <folder of the DuckDB file>/lake (or a URL) |
 | AGENTTRACE_OUTPUT        | <project>/outputs                         |
 | AGENTTRACE_SHARED_DATA   | <project>/../shared/data                  |
 | AGENTTRACE_CACHE         | <project>/.cache/downloads                |
 | DAGSTER_HOME             | <project>/.dagster_home                   |
 | AGENTTRACE_OFFLINE       | unset (1/true: downloads use only the cache) |
-| AGENTTRACE_PROFILES      | <project>/assets_config/profiles          |
+| AGENTTRACE_PROFILES      | <output>/profiles (fitted profiles)       |
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ def warehouse_db() -> Path:
     return _env_path("AGENTTRACE_WAREHOUSE", PROJECT_ROOT / "warehouse" / "agenttrace.duckdb")
 
 
-def lake_root(db: Path | None = None) -> Path:
-    return _env_path("AGENTTRACE_LAKE", (db or warehouse_db()).parent / "lake")
+def lake_root(db: Path | None = None) -> str:
+    """The Parquet lake: a folder, or an fsspec URL such as ``s3://bucket/lake`` (AGENTTRACE_LAKE)."""
+    value = os.environ.get("AGENTTRACE_LAKE", "")
+    if "://" in value:
+        return value
+    return str(_env_path("AGENTTRACE_LAKE", (db or warehouse_db()).parent / "lake"))
 
 
 def output_root() -> Path:
@@ -53,7 +57,18 @@ def download_cache() -> Path:
 
 
 def profiles_dir() -> Path:
-    return _env_path("AGENTTRACE_PROFILES", PROJECT_ROOT / "assets_config" / "profiles")
+    """Where fitted profiles are written (never a tracked folder by default: runs leave tracked files alone)."""
+    return _env_path("AGENTTRACE_PROFILES", output_root() / "profiles")
+
+
+def published_profiles_dir() -> Path:
+    """Profiles published with ``agenttrace profiles publish`` (tracked, shipped with the project)."""
+    return PROJECT_ROOT / "assets_config" / "profiles"
+
+
+def profile_dirs() -> list[Path]:
+    """Where a profile name is looked up, in order: fitted by this installation, then published."""
+    return [profiles_dir(), published_profiles_dir()]
 
 
 def expand(location: str) -> str:

@@ -32,12 +32,20 @@ class HashingWriter:
         return self._sha.hexdigest()
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it: the only portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed onto ``target``."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a written file respects the umask
     os.close(fd)
     tmp_path = Path(tmp)
     try:

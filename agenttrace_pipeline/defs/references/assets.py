@@ -9,6 +9,7 @@ from pydantic import Field
 
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.redact import md_table, redact
 from agenttrace_pipeline.sources.download import FetchPolicy
 from agenttrace_pipeline.sources.mooncake_reference import (
     ReferenceSpec,
@@ -52,12 +53,12 @@ def mooncake_reference_traces(
     cfg = load_reference_config(cfg_path)
     specs, skipped = available_specs(cfg)
     for spec in skipped:
-        context.log.warning(f"reference trace {spec.name!r} skipped: {spec.location} is not present")
+        context.log.warning(f"reference trace {spec.name!r} skipped: {redact(spec.location)} is not present")
     specs += [ReferenceSpec(name=Path(loc).stem.replace(" ", "_"), location=loc) for loc in config.extra_locations]
     policy = FetchPolicy(offline=config.offline)
     ingested = []
     for spec in specs:
-        context.log.info(f"ingesting {spec.name} from {spec.location}")
+        context.log.info(f"ingesting {spec.name} from {redact(spec.location)}")
         ingested.append(ingest_reference_trace(spec, cfg.block_size, cfg.lru_capacities, policy))
 
     wh = warehouse.get()
@@ -71,11 +72,9 @@ def mooncake_reference_traces(
     inputs = {"config": sha256_file(cfg_path)} | {f"trace:{it.spec.name}": it.sha256 for it in ingested}
     rec = record_lineage(context, wh, inputs, files, rows)
 
-    table = "| trace | requests | infinite-cache hit | " + " | ".join(f"LRU {c}" for c in cfg.lru_capacities) + " |\n"
-    table += "|---|---|---|" + "---|" * len(cfg.lru_capacities) + "\n"
-    for it in ingested:
-        cells = " | ".join(f"{s.hit_rate:.1%}" for s in it.hit_stats[1:])
-        table += f"| {it.spec.name} | {it.table.height:,} | {it.infinite_hit_rate:.1%} | {cells} |\n"
+    table = md_table(["trace", "requests", "infinite-cache hit", *(f"LRU {c}" for c in cfg.lru_capacities)],
+                     [(it.spec.name, f"{it.table.height:,}", f"{it.infinite_hit_rate:.1%}",
+                       *(f"{s.hit_rate:.1%}" for s in it.hit_stats[1:])) for it in ingested])
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -83,7 +82,7 @@ def mooncake_reference_traces(
             "skipped": [s.name for s in skipped],
             "hit_rates": dg.MetadataValue.md(table),
             **{f"hit_rate/{k}": dg.MetadataValue.float(v) for k, v in hit_rates.items()},
-            "warehouse": dg.MetadataValue.path(str(wh.database)),
+            "warehouse": dg.MetadataValue.path(wh.store.url),
             "output_fingerprint": rec.output_fingerprint,
         }
     )
@@ -95,9 +94,8 @@ def reference_rows_match_trace_schema(warehouse: WarehouseResource) -> dg.AssetC
     wh = warehouse.get()
     failures: dict[str, str] = {}
     counts: dict[str, int] = {}
-    for part in sorted((wh.lake / REQUESTS_TABLE).glob("trace=*/data.parquet")):
-        name = part.parent.name.split("=", 1)[1]
-        df = pl.read_parquet(part).drop("run_id")
+    for name in wh.partition_values(REQUESTS_TABLE):
+        df = wh.read_partition(REQUESTS_TABLE, name).drop("run_id")
         counts[name] = df.height
         try:
             trace_table_schema().validate(df, lazy=True)
