@@ -22,10 +22,21 @@ def ensure_dagster_home() -> Path:
     """Create the project-local DAGSTER_HOME (telemetry off) if needed and export it."""
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    if (home / "history").is_dir():
+        return home
+    # Two commands started at once on a fresh home would both create the instance's SQLite storage and
+    # race in its schema migration: the first creates it under a lock, the second waits.
+    from filelock import FileLock
+
+    with FileLock(home / ".agenttrace-init.lock", timeout=300):
+        cfg = home / "dagster.yaml"
+        if not cfg.exists():
+            cfg.write_text(DAGSTER_YAML)
+        if not (home / "history").is_dir():
+            import dagster as dg
+
+            dg.DagsterInstance.get().get_runs(limit=1)
     return home
 
 
