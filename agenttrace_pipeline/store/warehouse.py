@@ -169,7 +169,7 @@ class Warehouse:
                     f"getvariable('{LAKE_VARIABLE}') || '/{pattern.replace('data.parquet', '*.parquet')}', "
                     f"hive_partitioning = true, union_by_name = true, hive_types = {{'{spec.partition}': '{hive}'}})")
             else:
-                empty = spec.empty().with_columns(pl.lit(None, pl.String).alias(spec.partition)).to_arrow()  # noqa: F841
+                empty = spec.empty().with_columns(pl.lit(None, pl.String).alias(spec.partition)).to_arrow()
                 conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM empty")
         if self.store.glob(f"{LINEAGE_DIR}/*/*/*.parquet"):
             conn.execute(f"CREATE OR REPLACE VIEW lineage AS SELECT * FROM read_parquet("

@@ -1,0 +1,3 @@
+from agenttrace_pipeline.cli import main
+
+main()
