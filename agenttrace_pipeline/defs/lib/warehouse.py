@@ -50,7 +50,7 @@ def record_lineage(
         asset_key=context.asset_key.to_user_string(),
         partition_key=(partition_key or context.partition_key) if partitioned else None,
         run_id=context.run.run_id,
-        code_version=settings.code_version(),
+        code_version=context.assets_def.code_versions_by_key.get(context.asset_key) or settings.code_version(),
         input_fingerprints=dict(inputs),
         output_fingerprint=combined_fingerprint(out_shas),
         row_count=row_count,
