@@ -12,8 +12,9 @@ cpu_user_s, cpu_system_s}]) beside the log refine tool spans; each of their entr
 * **Chains.** The main chain of a session is trace ``<sessionId>``. Side chains (sub-agents,
   ``isSidechain: true``) are separate request streams, each with its own context: a side-chain record with no
   parent (``parentUuid`` null, or a parent not in the file, as when a log segment starts mid-chain) starts a
-  chain, trace ``<sessionId>:sidechain:<n>`` (n = 1, 2, … in order of appearance); every other record joins the
-  chain of its ``parentUuid``.
+  chain, trace ``<sessionId>:sidechain:<n>`` (n = 1, 2, … in order of appearance, over all files read);
+  every other record joins the chain of its ``parentUuid``. A session whose main chain is split over two
+  files gives one trace whose turn indexes repeat: the turn contract quarantines it.
 * **API errors.** An assistant record with ``isApiErrorMessage: true`` or model ``<synthetic>`` (e.g. text
   "API Error: 500", all-zero usage) is a reply Claude Code wrote itself, not an LLM call: it is counted in
   ``api_error_records`` and is no turn.
@@ -73,11 +74,13 @@ class _Stream:
 
 
 class _Session:
-    """The chains of one log file: which chain each record belongs to, and each chain's stream."""
+    """The chains of one log file: which chain each record belongs to, and each chain's stream. ``sides``
+    (session id -> side chains started) is shared by the files of one read, so a sub-agent log kept in a
+    file of its own gets a chain number of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, sides: dict[str, int]) -> None:
         self.chain_of: dict[str, str] = {}  # record uuid -> trace id
-        self.sides: dict[str, int] = {}  # session id -> side chains started
+        self.sides = sides
         self.streams: dict[str, _Stream] = {}
 
     def chain(self, rec: Node) -> str | None:
@@ -101,6 +104,7 @@ class _Session:
 def read(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
     side_files: dict[Path, list] = {}
+    sides: dict[str, int] = {}
     for path in files:
         try:
             records = _records(path)
@@ -108,7 +112,7 @@ def read(files: list[Path], source: str) -> Parsed:
             out.records_in += 1
             out.reject(str(path), "file", f"cannot read: {exc.strerror or exc}")
             continue
-        session = _Session()
+        session = _Session(sides)
         for line, raw in records:
             out.records_in += 1
             try:

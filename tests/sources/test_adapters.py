@@ -18,6 +18,7 @@ def _valid(parsed) -> pl.DataFrame:
     turns_schema().validate(t, lazy=True)
     assert all(f.height == 0 for f in failures(t).values())
     assert parsed.records_in == parsed.records_accepted + len(parsed.quarantine)
+    assert t["file"].null_count() == 0 and t["record"].null_count() == 0  # every turn says where it came from
     return t
 
 
