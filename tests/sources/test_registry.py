@@ -21,6 +21,8 @@ def test_the_default_source_list_loads_and_covers_every_format():
                                          "tracelab", "azure_arrivals", "mooncake_arrivals"}
     assert all(s.fallback for s in specs if s.optional)
     assert any(loc.startswith("https://huggingface.co/") for s in specs for loc in s.locations)
+    # every agent source names its model's context window; arrival-only traces have no model
+    assert {s.name for s in specs if s.context_window is None} == {"azure_2023", "mooncake_fast25"}
 
 
 @pytest.fixture
