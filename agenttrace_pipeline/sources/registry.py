@@ -110,6 +110,11 @@ def _counts(parsed: Parsed) -> dict[str, int]:
             "snapshot_turns": parsed.snapshot_turns, "quarantined_traces": parsed.quarantined_traces}
 
 
+def quarantined_examples(parsed: Parsed, limit: int = 10) -> list[str]:
+    """``FILE:RECORD field: reason`` for the first ``limit`` quarantined records, for metadata and logs."""
+    return [f"{q['file']}:{q['record']} {q['field'] or '(record)'}: {q['reason']}" for q in parsed.quarantine[:limit]]
+
+
 def input_fingerprints(resolved: Resolved) -> dict[str, str]:
     """Content hashes of what an ingest read: the source-list files and the source's files."""
     return {str(f): sha256_file(f) for f in [*config_files(), *resolved.files]}

@@ -120,6 +120,8 @@ def test_malformed_records_reach_quarantine_through_the_raw_assets(user_sources)
     assert traces == 1 + 3 + 1 + 1  # api errors; main + 2 side chains; snapshots; wrong types
     meta = result.asset_materializations_for_node("cc_logs_raw")[0].metadata
     assert (meta["api_error_records"].value, meta["snapshot_turns"].value) == (1, 4)
+    examples = result.asset_materializations_for_node("az_ragged_raw")[0].metadata["quarantined_examples"].value
+    assert examples == [f"{FIXTURES / 'ragged_csv' / 'azure.csv'}:5 (record): ragged line: 4 fields where the header has 3"]
 
 
 def test_a_user_sources_file_extends_the_bundled_list(user_sources):

@@ -18,6 +18,7 @@ from agenttrace_pipeline.sources.registry import (
     ingest,
     input_fingerprints,
     load_sources,
+    quarantined_examples,
     stats_row,
     summary,
 )
@@ -63,6 +64,7 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             "dagster/row_count": stats["turns"] + stats["arrivals"],
             "used_fallback": resolved.used_fallback,
             "notes": "; ".join(resolved.notes) or "none",
+            "quarantined_examples": quarantined_examples(parsed) or "none",
         })
 
     return _asset
@@ -89,7 +91,7 @@ def read_by_source(wh: Warehouse, table: str, schema: dict, required: bool = Fal
         frames.append(pl.read_parquet(path).drop("run_id", strict=False).with_columns(source=pl.lit(s.name)))
     if not frames:
         return pl.DataFrame(schema=schema)
-    df = pl.concat(frames, how="vertical_relaxed")
+    df = pl.concat(frames, how="diagonal_relaxed")  # a partition from an older version may lack a newer column
     return df.select(list(schema)) if schema else df
 
 
