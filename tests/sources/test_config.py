@@ -10,8 +10,6 @@ import pytest
 
 from agenttrace_pipeline.sources.config import SourceConfigError, default_config_path, load_sources
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
-
 
 def _write(path: Path, data) -> Path:
     path.write_text(data if isinstance(data, str) else json.dumps(data))

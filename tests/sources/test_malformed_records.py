@@ -91,7 +91,7 @@ def test_each_malformed_record_is_quarantined_with_its_field_and_the_rest_is_kep
     assert parsed.quarantined_traces == 0  # the adapter caught each record itself
 
 
-def test_equal_telemetry_timestamps_and_a_bad_sample(tmp_path: Path):
+def test_equal_telemetry_timestamps_and_a_bad_sample():
     d = F / "equal_telemetry_timestamps"
     parsed = claude_code.read([d / "trace.jsonl"], "cc")
     assert parsed.records_in == parsed.records_accepted + len(parsed.quarantine) == 7 + 4  # log lines + samples
