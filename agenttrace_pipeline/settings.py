@@ -86,6 +86,13 @@ def portable(path: str | Path) -> str:
     return p
 
 
+def user_sources_file() -> Path | None:
+    """A user's own sources file (AGENTTRACE_SOURCES), which extends or replaces the bundled source list;
+    None when unset."""
+    value = os.environ.get("AGENTTRACE_SOURCES")
+    return Path(value).expanduser().resolve() if value else None
+
+
 def offline() -> bool:
     return os.environ.get("AGENTTRACE_OFFLINE", "").lower() in ("1", "true", "yes")
 

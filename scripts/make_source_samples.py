@@ -108,12 +108,20 @@ def openhands() -> None:
 
 
 def claude_code() -> None:
+    """One session as Claude Code logs it: records linked by parentUuid, one line per content block, then a
+    sub-agent side chain that starts at its own root."""
     t = T0
     sid = "5a1f0000-0000-4000-8000-000000000001"
     lines, calls = [], []
     base = {"sessionId": sid, "userType": "external", "version": "2.1.0"}
-    lines.append({**base, "type": "user", "uuid": "u0", "parentUuid": None, "timestamp": iso(t),
-                  "message": {"role": "user", "content": "Add a --verbose flag"}})
+
+    def add(rec: dict) -> None:
+        if "parentUuid" not in rec:
+            rec = {"parentUuid": lines[-1]["uuid"], **rec}
+        lines.append({**base, **rec})
+
+    add({"type": "user", "uuid": "u0", "parentUuid": None, "timestamp": iso(t),
+         "message": {"role": "user", "content": "Add a --verbose flag"}})
     cached = 18000
     for i in range(4):
         mid = f"msg_{i:03d}"
@@ -124,18 +132,19 @@ def claude_code() -> None:
             item = {"type": block}
             if block == "tool_use":
                 item.update(id=f"toolu_{i}", name="Bash" if i % 2 else "Edit")
-            lines.append({**base, "type": "assistant", "uuid": f"a{i}{block}", "timestamp": iso(t),
-                          "message": {"id": mid, "model": "claude-sample", "role": "assistant", "content": [item], "usage": usage}})
+            add({"type": "assistant", "uuid": f"a{i}{block}", "timestamp": iso(t),
+                 "message": {"id": mid, "model": "claude-sample", "role": "assistant", "content": [item],
+                             "stop_reason": "tool_use", "usage": usage}})
             t += timedelta(milliseconds=int(rng.integers(100, 900)))
         start = t
         t += timedelta(milliseconds=int(rng.integers(50, 4000)))
         calls.append({"id": f"toolu_{i}", "tool": "Bash" if i % 2 else "Edit", "timestamp": iso(start), "end_timestamp": iso(t)})
-        lines.append({**base, "type": "user", "uuid": f"r{i}", "timestamp": iso(t),
-                      "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}"}]}})
+        add({"type": "user", "uuid": f"r{i}", "timestamp": iso(t),
+             "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}"}]}})
         cached += usage["cache_creation_input_tokens"] + usage["input_tokens"] + usage["output_tokens"]
-    lines.append({**base, "type": "assistant", "isSidechain": True, "uuid": "s0", "timestamp": iso(t),
-                  "message": {"id": "msg_side", "role": "assistant", "content": [{"type": "text"}],
-                              "usage": {"input_tokens": 5000, "output_tokens": 80}}})
+    add({"type": "assistant", "isSidechain": True, "uuid": "s0", "parentUuid": None, "timestamp": iso(t),
+         "message": {"id": "msg_side", "model": "claude-sample", "role": "assistant", "content": [{"type": "text"}],
+                     "stop_reason": "end_turn", "usage": {"input_tokens": 5000, "output_tokens": 80}}})
     d = OUT / "claude_code"
     write_jsonl(d / "trace.jsonl", lines)
     (d / "tool_calls.json").write_text(json.dumps(calls, indent=1))

@@ -14,52 +14,34 @@ time since the previous step ended (tool time).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from agenttrace_pipeline.sources.canonical import Parsed, jsonl_records, ms_between, nonneg_int, parse_time, span, turn
+from agenttrace_pipeline.sources.canonical import RECORD_ERRORS, Parsed, jsonl_records, load_json, ms_between, span, turn
+from agenttrace_pipeline.sources.fields import Node, shift
 
 FORMAT = "agenttrace"
 
 
-def _get(d: dict[str, Any], *names: str) -> Any:
-    for n in names:
-        if "." in n:
-            head, tail = n.split(".", 1)
-            inner = d.get(head)
-            if isinstance(inner, dict) and (v := _get(inner, tail)) is not None:
-                return v
-        elif d.get(n) is not None:
-            return d[n]
-    return None
-
-
-def _number(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _interval(d: dict[str, Any], *duration_names: str):
+def _interval(d: Node, *duration_names: str):
     """(start, end, duration ms) of a step or span; the end is derived from start + duration if absent."""
-    start = parse_time(_get(d, "start_time", "started_at", "start", "timestamp"))
-    end = parse_time(_get(d, "end_time", "ended_at", "end"))
-    dur = _number(_get(d, *duration_names))
-    if end is None and start is not None and dur is not None:
-        end = parse_time(start.timestamp() + dur / 1000)
+    start = d.time("start_time", "started_at", "start", "timestamp")
+    end = d.time("end_time", "ended_at", "end")
+    path, _ = d.lookup(*duration_names)
+    dur = d.number(*duration_names)
+    if end is None:
+        end = shift(start, dur, path)
     return start, end, dur
 
 
 def read(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
     for path in files:
-        if path.suffix == ".parquet":
-            records = _parquet_records(path, out)
-        else:
-            records = jsonl_records(path, out)
+        records = _parquet_records(path, out) if path.suffix == ".parquet" else jsonl_records(path, out)
         for where, rec in records:
             trace_id = str(rec.get("trace_id") or f"{path.name}:{where}")
-            out.add_trace(str(path), where, trace_id, lambda r=rec, t=trace_id: _trace(r, source, t))
+            out.add_trace(str(path), where, trace_id, lambda r=rec, t=trace_id: _trace(Node(r), source, t))
     return out
 
 
@@ -78,66 +60,56 @@ def _parquet_records(path: Path, out: Parsed):
         try:
             for col in ("spans", "llm_steps", "metadata"):
                 text = row.get(f"{col}_json")
-                rec[col] = orjson.loads(text) if text else rec.get(col)
-        except orjson.JSONDecodeError as exc:
-            out.reject(str(path), f"row {i}", f"invalid JSON in {col}_json: {exc}")
+                rec[col] = load_json(text, f"{col}_json") if text else rec.get(col)
+        except RECORD_ERRORS as exc:
+            out.reject_error(str(path), f"row {i}", exc)
             continue
         yield f"row {i}", rec
 
 
-def _trace(rec: dict[str, Any], source: str, trace_id: str):
-    steps = rec.get("llm_steps") or []
-    raw_spans = rec.get("spans") or []
-    if not isinstance(steps, list) or not isinstance(raw_spans, list):
-        raise TypeError("llm_steps and spans must be lists")
-    model = rec.get("model")
+def _trace(rec: Node, source: str, trace_id: str):
+    model = rec.text("model")
     turns: list[dict] = []
     starts, ends = [], []
-    for i, st in enumerate(steps):
-        if not isinstance(st, dict):
-            raise TypeError(f"llm_steps[{i}] is not an object")
+    for i, st in enumerate(rec.nodes("llm_steps")):
         start, end, dur = _interval(st, "duration_ms", "latency_ms")
-        try:
-            prompt = nonneg_int(_get(st, "prompt_tokens", "input_tokens", "usage.prompt_tokens", "usage.input_tokens"))
-            completion = nonneg_int(_get(st, "completion_tokens", "output_tokens", "usage.completion_tokens",
-                                         "usage.output_tokens"))
-            cached = nonneg_int(_get(st, "cached_tokens", "usage.prompt_tokens_details.cached_tokens"))
-        except ValueError as exc:
-            raise ValueError(f"llm_steps[{i}]: {exc}") from None
-        calls = _get(st, "tool_calls", "parsed_tool_calls") or []
-        turns.append(turn(source, trace_id, i, model=_get(st, "model") or model, started_at=start,
+        prompt = st.tokens("prompt_tokens", "input_tokens", "usage.prompt_tokens", "usage.input_tokens")
+        completion = st.tokens("completion_tokens", "output_tokens", "usage.completion_tokens", "usage.output_tokens")
+        cached = st.tokens("cached_tokens", "usage.prompt_tokens_details.cached_tokens")
+        turns.append(turn(source, trace_id, i, model=st.text("model") or model, started_at=start,
                           prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached,
                           llm_latency_ms=ms_between(start, end) if end else dur,
                           gap_before_ms=ms_between(ends[-1], start) if (i and ends and ends[-1]) else None,
-                          n_tool_calls=len(calls) if isinstance(calls, list) else 0))
+                          n_tool_calls=len(st.list("tool_calls", "parsed_tool_calls"))))
         starts.append(start)
         ends.append(end)
-    spans: list[dict] = []
-    for j, sp in enumerate(raw_spans):
-        if not isinstance(sp, dict):
-            raise TypeError(f"spans[{j}] is not an object")
-        s_start, s_end, dur = _interval(sp, "duration_ms", "wall_time_ms")
-        ti = _get(sp, "step_index", "llm_step", "step")
-        if not isinstance(ti, int) or not 0 <= ti < len(turns):
-            ti = max((k for k, st in enumerate(starts) if st is not None and s_start is not None and st <= s_start),
-                     default=None)
-        res = _get(sp, "resources", "resource_usage", "telemetry") or {}
-        code = _get(sp, "exit_code", "returncode")
-        rss = _number(_get(res, "peak_rss_bytes", "max_rss_bytes", "peak_rss"))
-        rd, wr = _number(_get(res, "disk_read_bytes", "read_bytes")), _number(_get(res, "disk_write_bytes", "write_bytes"))
-        spans.append(span(source, trace_id, j, turn_index=ti, tool_name=_get(sp, "tool_name", "name"),
-                          started_at=s_start, ended_at=s_end, duration_ms=dur,
-                          exit_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
-                          is_error=(code != 0) if isinstance(code, int) and not isinstance(code, bool) else None,
-                          user_cpu_s=_number(_get(res, "user_cpu_s", "user_cpu_time_s", "cpu_user_s")),
-                          system_cpu_s=_number(_get(res, "system_cpu_s", "system_cpu_time_s", "cpu_system_s")),
-                          peak_rss_bytes=int(rss) if rss is not None else None,
-                          disk_read_bytes=int(rd) if rd is not None else None,
-                          disk_write_bytes=int(wr) if wr is not None else None))
-        if ti is not None:
-            d = spans[-1]["duration_ms"]
-            if d is not None:
-                turns[ti]["tool_time_ms"] = (turns[ti]["tool_time_ms"] or 0.0) + d
-            if not turns[ti]["n_tool_calls"]:
-                turns[ti]["n_tool_calls"] = sum(1 for s in spans if s["turn_index"] == ti)
+    spans = [_span(sp, j, source, trace_id, starts, len(turns)) for j, sp in enumerate(rec.nodes("spans"))]
+    per_turn = Counter(s["turn_index"] for s in spans if s["turn_index"] is not None)
+    for s in spans:
+        ti = s["turn_index"]
+        if ti is None:
+            continue
+        if s["duration_ms"] is not None:
+            turns[ti]["tool_time_ms"] = (turns[ti]["tool_time_ms"] or 0.0) + s["duration_ms"]
+        if not turns[ti]["n_tool_calls"]:  # the step did not list its calls: count the spans that followed it
+            turns[ti]["n_tool_calls"] = per_turn[ti]
     return turns, spans
+
+
+def _span(sp: Node, j: int, source: str, trace_id: str, starts: list, n_turns: int) -> dict[str, Any]:
+    """One tool span; it belongs to its ``step_index`` if valid, else to the last step that started before it."""
+    s_start, s_end, dur = _interval(sp, "duration_ms", "wall_time_ms")
+    ti = sp.raw("step_index", "llm_step", "step")
+    if not isinstance(ti, int) or isinstance(ti, bool) or not 0 <= ti < n_turns:
+        ti = max((k for k, st in enumerate(starts) if st is not None and s_start is not None and st <= s_start),
+                 default=None)
+    res = sp.node_or_empty("resources", "resource_usage", "telemetry")
+    code = sp.integer("exit_code", "returncode")
+    return span(source, trace_id, j, turn_index=ti, tool_name=sp.ident("tool_name", "name"),
+                started_at=s_start, ended_at=s_end, duration_ms=dur, exit_code=code,
+                is_error=(code != 0) if code is not None else None,
+                user_cpu_s=res.number("user_cpu_s", "user_cpu_time_s", "cpu_user_s"),
+                system_cpu_s=res.number("system_cpu_s", "system_cpu_time_s", "cpu_system_s"),
+                peak_rss_bytes=res.integer("peak_rss_bytes", "max_rss_bytes", "peak_rss", lo=0),
+                disk_read_bytes=res.integer("disk_read_bytes", "read_bytes", lo=0),
+                disk_write_bytes=res.integer("disk_write_bytes", "write_bytes", lo=0))

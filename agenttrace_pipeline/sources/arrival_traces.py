@@ -4,17 +4,21 @@
   fractional digits).
 * Mooncake FAST'25 JSONL (``timestamp`` ms, ``input_length``, ``output_length``).
 
-Times become milliseconds from the file's first request. Rows with unparsable or negative values are
-quarantined with their line.
+Times become milliseconds from the file's first request. Rows with unparsable or negative values, token
+counts above 2**53, or (CSV) a field count other than the header's are quarantined with their line and field;
+the rows beside them are kept.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import polars as pl
 
-from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, Parsed, jsonl_records
+from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, Parsed, jsonl_records, open_records
+from agenttrace_pipeline.sources.fields import MAX_TOKENS
 
 FORMAT_AZURE = "azure_arrivals"
 FORMAT_MOONCAKE = "mooncake_arrivals"
@@ -31,31 +35,68 @@ def _frame(source: str, path: Path, lines: list[int], ts_ms: list[float], inp: l
     ).cast(ARRIVAL_SCHEMA)
 
 
+_AZURE_COLUMNS = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
+
+
+def _csv_lines(path: Path, out: Parsed) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """The header and ``(line, fields)`` of every non-blank line of a CSV file; a line whose field count
+    differs from the header's is quarantined on its own. None (one quarantined record) if unreadable."""
+    try:
+        with open_records(path) as fh:
+            text = fh.read().decode("utf-8", errors="replace")  # a bad byte fails its row's parse, not the file
+    except OSError as exc:
+        out.records_in += 1
+        out.reject(str(path), "file", f"cannot read: {exc.strerror or exc}")
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows = []
+    for fields in reader:
+        if not fields:
+            continue
+        if header is None:
+            header = fields
+            continue
+        out.records_in += 1
+        if len(fields) != len(header):
+            out.reject(str(path), reader.line_num, f"ragged line: {len(fields)} fields where the header has {len(header)}")
+            continue
+        rows.append((reader.line_num, fields))
+    return header or [], rows
+
+
 def read_azure(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
     for path in files:
-        try:
-            raw = pl.read_csv(path, infer_schema=False)
-        except Exception as exc:  # polars: unreadable or not CSV
-            out.records_in += 1
-            out.reject(str(path), "file", f"cannot read CSV: {exc}")
+        parsed = _csv_lines(path, out)
+        if parsed is None:
             continue
-        missing = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"} - set(raw.columns)
+        header, rows = parsed
+        missing = sorted(set(_AZURE_COLUMNS) - set(header))
         if missing:
-            out.records_in += raw.height or 1
-            out.reject(str(path), "header", f"missing columns {sorted(missing)}")
+            if not rows:  # nothing but a header (or nothing): the file is the one record
+                out.records_in += 1
+                rows = [(1, [])]
+            for line, _ in rows:
+                out.reject(str(path), line, f"the header lacks columns {missing}", missing[0])
             continue
-        df = raw.with_row_index("line", offset=2).with_columns(
+        cols = [header.index(c) for c in _AZURE_COLUMNS]
+        raw = pl.DataFrame({"line": [line for line, _ in rows],
+                            **{name: [f[c] for _, f in rows] for name, c in zip(_AZURE_COLUMNS, cols, strict=True)}},
+                           schema={"line": pl.Int64, **dict.fromkeys(_AZURE_COLUMNS, pl.String)})
+        df = raw.with_columns(
             pl.col("TIMESTAMP").str.strptime(pl.Datetime("ns"), "%Y-%m-%d %H:%M:%S%.f", strict=False).alias("ts"),
             pl.col("ContextTokens").cast(pl.Int64, strict=False).alias("inp"),
             pl.col("GeneratedTokens").cast(pl.Int64, strict=False).alias("out"),
-        )
-        ok = pl.col("ts").is_not_null() & (pl.col("inp") >= 0) & (pl.col("out") >= 0)
-        out.records_in += df.height
-        for r in df.filter(~ok.fill_null(False)).iter_rows(named=True):
+        ).with_columns(
+            pl.when(pl.col("ts").is_null()).then(pl.lit("TIMESTAMP"))
+            .when(~pl.col("inp").is_between(0, MAX_TOKENS).fill_null(False)).then(pl.lit("ContextTokens"))
+            .when(~pl.col("out").is_between(0, MAX_TOKENS).fill_null(False)).then(pl.lit("GeneratedTokens"))
+            .alias("bad_field"))
+        for r in df.filter(pl.col("bad_field").is_not_null()).iter_rows(named=True):
             out.reject(str(path), r["line"], f"bad row: TIMESTAMP={r['TIMESTAMP']!r} ContextTokens={r['ContextTokens']!r} "
-                                             f"GeneratedTokens={r['GeneratedTokens']!r}")
-        good = df.filter(ok.fill_null(False))
+                                             f"GeneratedTokens={r['GeneratedTokens']!r}", r["bad_field"])
+        good = df.filter(pl.col("bad_field").is_null())
         out.records_accepted += good.height
         ts_ms = (good["ts"].cast(pl.Int64) / 1e6).to_list()
         out.arrivals.append(_frame(source, path, good["line"].to_list(), ts_ms, good["inp"].to_list(), good["out"].to_list()))

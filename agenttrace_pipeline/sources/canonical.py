@@ -5,24 +5,30 @@
   (``prompt_t - prompt_{t-1} - completion_{t-1}``, clipped at 0, null at turn 0 and after a context
   reset), llm_latency_ms, gap_before_ms (request start minus the previous response's end: tool + human
   time), tool_time_ms (time in the tools this turn called), n_tool_calls, context_reset (the source
-  documents that the history was compacted/condensed before this call).
+  documents that the history was compacted/condensed before this call), usage_snapshot (the logged usage
+  was a streaming snapshot: completion_tokens is an estimate, see :mod:`.snapshots`), file and record
+  (where the turn came from: path and line or key).
 * Tool span: one row per tool invocation, with resource telemetry where a source has it.
 * Arrival: one row per request of an arrival-only trace (Mooncake FAST'25, Azure).
-* Quarantine: every record an adapter could not use, with where it came from and why.
+* Quarantine: every record an adapter could not use, with where it came from (file, line or key), the field
+  that broke it and why.
 
 An adapter is a pure function from files to :class:`Parsed`; nothing here touches the warehouse.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-import orjson
 import polars as pl
+
+from agenttrace_pipeline import strict_json
+from agenttrace_pipeline.sources.fields import RecordError, join, kind
 
 TURN_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
@@ -77,13 +83,23 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "file": pl.String(),
     "record": pl.String(),  # line number or record key
+    "field": pl.String(),  # the field (path) that broke the record; empty when the whole record is unusable
     "reason": pl.String(),
 }
+
+# What a record's conversion may raise besides RecordError: a safety net so one record the adapter did not
+# foresee is quarantined with its exception instead of stopping the source.
+RECORD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
 
 
 @dataclass
 class Parsed:
-    """What an adapter made of its files: canonical rows, quarantined records, and record counts."""
+    """What an adapter made of its files: canonical rows, quarantined records, and record counts.
+
+    ``records_in == records_accepted + len(quarantine)`` always holds. ``trace_records`` lists, per trace, the
+    ``(file, record)`` of every accepted record that built it, so a trace that breaks the turn contract can be
+    quarantined record by record (:mod:`agenttrace_pipeline.sources.contract`).
+    """
 
     source: str
     turns: list[dict[str, Any]] = field(default_factory=list)
@@ -92,23 +108,46 @@ class Parsed:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     records_in: int = 0
     records_accepted: int = 0
+    api_error_records: int = 0  # error replies logged as assistant messages: read, but no LLM call
+    snapshot_turns: int = 0  # turns whose logged usage was a streaming snapshot (completion estimated)
+    quarantined_traces: int = 0  # traces that broke the turn contract as a whole
+    trace_records: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def reject(self, file: str, record: str | int, reason: str) -> None:
-        self.quarantine.append({"source": self.source, "file": file, "record": str(record), "reason": reason})
+    def reject(self, file: str, record: str | int, reason: str, field: str = "") -> None:
+        self.quarantine.append({"source": self.source, "file": file, "record": str(record), "field": field,
+                                "reason": reason})
 
-    def add_trace(self, file: str, record: str | int, trace_id: str, convert: Callable[[], tuple[list, list]]) -> None:
-        """Run ``convert`` for one trace record: keep its turns and spans, or quarantine it with the reason."""
+    def reject_error(self, file: str, record: str | int, exc: Exception, prefix: str = "") -> None:
+        """Quarantine a record for ``exc``: a :class:`RecordError` gives its field; anything else its type."""
+        if isinstance(exc, RecordError):
+            self.reject(file, record, prefix + exc.reason, exc.field)
+        else:
+            self.reject(file, record, f"{prefix}{type(exc).__name__}: {exc}")
+
+    def accept(self, file: str, record: str | int, trace_id: str | None = None) -> None:
+        """Count one accepted record; ``trace_id`` names the trace it belongs to (None: none)."""
+        self.records_accepted += 1
+        if trace_id is not None:
+            self.trace_records.setdefault(trace_id, []).append((file, str(record)))
+
+    def add_trace(self, file: str, record: str | int, trace_id: str, convert: Callable[[], tuple[list, list]],
+                  empty_reason: str = "no LLM calls found") -> None:
+        """Run ``convert`` for a record that is one whole trace: keep its turns and spans (located at ``file``
+        and ``record`` unless the adapter located them more precisely), or quarantine it with the reason."""
         try:
             turns, spans = convert()
-        except (ValueError, TypeError, KeyError) as exc:
-            self.reject(file, record, f"{trace_id}: {type(exc).__name__}: {exc}")
+        except RECORD_ERRORS as exc:
+            self.reject_error(file, record, exc, f"{trace_id}: ")
             return
         if not turns:
-            self.reject(file, record, f"{trace_id}: no LLM calls found")
+            self.reject(file, record, f"{trace_id}: {empty_reason}")
             return
+        for t in turns:
+            t["file"] = t["file"] or file
+            t["record"] = t["record"] or str(record)
         self.turns += turns
         self.spans += spans
-        self.records_accepted += 1
+        self.accept(file, record, trace_id)
 
     def turns_frame(self) -> pl.DataFrame:
         df = pl.DataFrame(self.turns, schema=TURN_SCHEMA, orient="row") if self.turns else pl.DataFrame(schema=TURN_SCHEMA)
@@ -155,60 +194,61 @@ def derive_new_input_tokens(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def parse_time(value: Any) -> datetime | None:
-    """ISO-8601 text (naive means UTC) or unix seconds → aware UTC datetime; None when absent/unparsable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # unix seconds; milliseconds if it looks like them
-        v = float(value)
-        return datetime.fromtimestamp(v / 1000 if v > 1e11 else v, UTC)
-    if isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-    return None
-
-
 def ms_between(a: datetime | None, b: datetime | None) -> float | None:
     if a is None or b is None:
         return None
     return (b - a).total_seconds() * 1000.0
 
 
-def nonneg_int(value: Any) -> int | None:
-    """An integer token count ≥ 0, or None; raises ValueError for negatives and non-numbers."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ValueError(f"not a number: {value!r}")
-    if value < 0:
-        raise ValueError(f"negative token count {value}")
-    return int(value)
+def open_records(path: Path) -> BinaryIO:
+    """Open a source file for reading bytes; a gzip-compressed file (by its magic bytes) is decompressed."""
+    fh = open(path, "rb")
+    if fh.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+        return gzip.open(fh)  # type: ignore[return-value]
+    return fh
+
+
+def load_json(raw: bytes | str, field: str = "") -> Any:
+    """Parse one JSON document, rejecting duplicate keys; errors are :class:`RecordError` (``field`` names
+    where the text came from, e.g. ``spans_json``; a duplicate names its key)."""
+    try:
+        return strict_json.loads(raw)
+    except strict_json.DuplicateKeyError as exc:
+        raise RecordError(join(field, exc.key) if field else exc.key, str(exc)) from None
+    except strict_json.JSONDecodeError as exc:
+        raise RecordError(field, f"invalid JSON: {exc}") from None
 
 
 def jsonl_records(path: Path, out: Parsed) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line, object)`` for each JSON-object line of ``path``; counts every non-blank line as a record and
-    quarantines the ones that are not JSON objects (an unreadable file is one quarantined record)."""
+    """``(line, object)`` for each JSON-object line of ``path`` (gzip is read transparently); counts every
+    non-blank line as a record and quarantines the ones that are not JSON objects or repeat a key (an
+    unreadable file is one quarantined record)."""
     try:
-        fh = open(path, "rb")
+        fh = open_records(path)
     except OSError as exc:
         out.records_in += 1
         out.reject(str(path), "file", f"cannot read: {exc.strerror or exc}")
         return
     with fh:
-        for line_no, raw in enumerate(fh, start=1):
+        for line_no, raw in enumerate(_lines(fh, path, out), start=1):
             if not raw.strip():
                 continue
             out.records_in += 1
             try:
-                row = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                out.reject(str(path), line_no, f"invalid JSON: {exc}")
-                continue
-            if not isinstance(row, dict):
-                out.reject(str(path), line_no, "a line must be a JSON object")
+                row = load_json(raw)
+                if not isinstance(row, dict):
+                    raise RecordError("", f"a line must be a JSON object, not {kind(row)}")
+            except RecordError as exc:
+                hint = "lines end in CR only: convert the line endings to LF; " if b"\r" in raw.strip() else ""
+                out.reject(str(path), line_no, hint + exc.reason, exc.field)
                 continue
             yield line_no, row
+
+
+def _lines(fh: BinaryIO, path: Path, out: Parsed) -> Iterator[bytes]:
+    """The lines of ``fh``; a read error part-way (e.g. a truncated gzip stream) is one quarantined record."""
+    try:
+        yield from fh
+    except (OSError, EOFError) as exc:
+        out.records_in += 1
+        out.reject(str(path), "file", f"cannot read the rest of the file: {exc}")

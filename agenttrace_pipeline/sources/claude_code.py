@@ -2,14 +2,26 @@
 
 Input: ``trace.jsonl`` (one JSON object per line: ``type``, ``uuid``, ``parentUuid``, ``sessionId``, ISO
 ``timestamp``, ``message``) — or the same records in TraceLab's readable dump, where records are separated
-by ``===== record N =====`` lines. Optional ``tool_calls.json`` ([{timestamp, end_timestamp, tool, id}])
-and ``resources.json`` ([{timestamp, rss_bytes, cpu_user_s, cpu_system_s}]) beside the log refine tool spans.
+by ``===== record N =====`` lines (a record's line is the line its JSON starts on). Optional
+``tool_calls.json`` ([{timestamp, end_timestamp, tool, id}]) and ``resources.json`` ([{timestamp, rss_bytes,
+cpu_user_s, cpu_system_s}]) beside the log refine tool spans; each of their entries is a record too.
 
-One assistant ``message.id`` spans several lines (one per content block): it is one LLM call, counted
-once, with the largest usage seen; prompt = input + cache read + cache creation tokens. Its request left
-at the last user / tool-result line before its first line; its response ended at its last line. Side-chain
-(sub-agent) lines are separate request streams: trace ``<sessionId>:sidechain``. A compact summary
-(``isCompactSummary``) or ``compact_boundary`` system line marks a context reset for the next call.
+* **Calls.** One assistant ``message.id`` spans several lines (one per content block): it is one LLM call,
+  counted once, with the largest usage seen; prompt = input + cache read + cache creation tokens. Its request
+  left at the last user / tool-result line before its first line; its response ended at its last line.
+* **Chains.** The main chain of a session is trace ``<sessionId>``. Side chains (sub-agents,
+  ``isSidechain: true``) are separate request streams, each with its own context: a side-chain record with no
+  parent (``parentUuid`` null, or a parent not in the file, as when a log segment starts mid-chain) starts a
+  chain, trace ``<sessionId>:sidechain:<n>`` (n = 1, 2, … in order of appearance, over all files read);
+  every other record joins the chain of its ``parentUuid``. A session whose main chain is split over two
+  files gives one trace whose turn indexes repeat: the turn contract quarantines it.
+* **API errors.** An assistant record with ``isApiErrorMessage: true`` or model ``<synthetic>`` (e.g. text
+  "API Error: 500", all-zero usage) is a reply Claude Code wrote itself, not an LLM call: it is counted in
+  ``api_error_records`` and is no turn.
+* **Streaming snapshots.** Each turn carries its content characters and whether any of its lines had a
+  ``stop_reason``; :mod:`agenttrace_pipeline.sources.snapshots` finds the turns whose usage was logged mid-stream.
+* **Context resets.** A compact summary (``isCompactSummary``) or ``compact_boundary`` system line marks a
+  context reset for the next call.
 """
 
 from __future__ import annotations
@@ -18,41 +30,41 @@ import re
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from agenttrace_pipeline.sources.canonical import Parsed, ms_between, nonneg_int, parse_time, span, turn
+from agenttrace_pipeline.sources import snapshots
+from agenttrace_pipeline.sources.canonical import RECORD_ERRORS, Parsed, load_json, ms_between, open_records, span, turn
+from agenttrace_pipeline.sources.claude_code_tools import refine_tools
+from agenttrace_pipeline.sources.fields import Node, RecordError
 
 FORMAT = "claude_code"
-_SEPARATOR = re.compile(rb"^===== record \d+ =====\s*$", re.M)
+_SEPARATOR = re.compile(rb"^===== record \d+ =====[ \t\r]*$", re.M)
+_CONVERSATION = ("assistant", "user", "system")
 
 
-def _records(path: Path) -> list[tuple[str, bytes]]:
-    data = path.read_bytes()
-    if _SEPARATOR.search(data):
-        parts = _SEPARATOR.split(data)
-        return [(f"record {i}", p.strip()) for i, p in enumerate(parts[1:], start=1) if p.strip()]
-    return [(f"line {i}", line) for i, line in enumerate(data.splitlines(), start=1) if line.strip()]
-
-
-def _side_file(path: Path, name: str) -> list[dict]:
-    f = path.parent / name
-    if not f.exists():
-        return []
-    try:
-        data = orjson.loads(f.read_bytes())
-    except orjson.JSONDecodeError:
-        return []
-    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+def _records(path: Path) -> list[tuple[int, bytes]]:
+    """``(line, raw JSON)`` per record of a JSONL log or of TraceLab's separated dump."""
+    with open_records(path) as fh:
+        data = fh.read()
+    if not _SEPARATOR.search(data):
+        return [(i, line) for i, line in enumerate(data.splitlines(), start=1) if line.strip()]
+    out, line, pos = [], 1, 0
+    matches = list(_SEPARATOR.finditer(data))
+    for m, stop in zip(matches, [m.start() for m in matches[1:]] + [len(data)], strict=True):
+        body = data[m.end():stop].strip()
+        if body:
+            first = data.index(body[:1], m.end())  # where the record's JSON starts
+            line += data.count(b"\n", pos, first)
+            pos = first
+            out.append((line, body))
+    return out
 
 
 class _Stream:
-    """One request stream (main chain or side chain) being assembled."""
+    """One request stream (main chain or one side chain) being assembled."""
 
-    def __init__(self, source: str, trace_id: str) -> None:
-        self.source, self.trace_id = source, trace_id
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
         self.turns: list[dict] = []
         self.by_msg: dict[str, int] = {}
-        self.first_line: dict[str, Any] = {}
         self.last_input = None
         self.prev_end = None
         self.reset_next = False
@@ -61,8 +73,38 @@ class _Stream:
         self.span_tool_ids: list[str] = []
 
 
+class _Session:
+    """The chains of one log file: which chain each record belongs to, and each chain's stream. ``sides``
+    (session id -> side chains started) is shared by the files of one read, so a sub-agent log kept in a
+    file of its own gets a chain number of its own."""
+
+    def __init__(self, sides: dict[str, int]) -> None:
+        self.chain_of: dict[str, str] = {}  # record uuid -> trace id
+        self.sides = sides
+        self.streams: dict[str, _Stream] = {}
+
+    def chain(self, rec: Node) -> str | None:
+        """The trace a record belongs to (None for records outside any session), following ``parentUuid``."""
+        sid = rec.text("sessionId")
+        if sid is None:
+            return None
+        parent, uuid = rec.text("parentUuid"), rec.text("uuid")
+        if not rec.flag("isSidechain"):
+            key = sid
+        elif parent is not None and parent in self.chain_of and self.chain_of[parent] != sid:
+            key = self.chain_of[parent]
+        else:
+            self.sides[sid] = self.sides.get(sid, 0) + 1
+            key = f"{sid}:sidechain:{self.sides[sid]}"
+        if uuid is not None:
+            self.chain_of[uuid] = key
+        return key
+
+
 def read(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
+    side_files: dict[Path, list] = {}
+    sides: dict[str, int] = {}
     for path in files:
         try:
             records = _records(path)
@@ -70,105 +112,96 @@ def read(files: list[Path], source: str) -> Parsed:
             out.records_in += 1
             out.reject(str(path), "file", f"cannot read: {exc.strerror or exc}")
             continue
-        streams: dict[str, _Stream] = {}
-        for where, raw in records:
+        session = _Session(sides)
+        for line, raw in records:
             out.records_in += 1
             try:
-                rec = orjson.loads(raw)
-                if not isinstance(rec, dict):
-                    raise TypeError("not a JSON object")
-                _apply(rec, streams, source)
-            except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
-                out.reject(str(path), where, f"{type(exc).__name__}: {exc}")
+                rec = Node(load_json(raw))
+                trace = session.chain(rec)
+                api_error = _apply(rec, session, trace, source, str(path), line)
+            except RECORD_ERRORS as exc:
+                out.reject_error(str(path), line, exc)
                 continue
-            out.records_accepted += 1
-        _refine_tools(path, streams)
-        for st in streams.values():
-            out.turns += [{k: v for k, v in t.items() if not k.startswith("_")} for t in st.turns]
+            out.accept(str(path), line, trace)
+            out.api_error_records += api_error
+        refine_tools(path, session.streams.values(), out, side_files)
+        for st in session.streams.values():
+            out.turns += st.turns
             out.spans += st.spans
+    snapshots.mark(out)
     return out
 
 
-def _apply(rec: dict[str, Any], streams: dict[str, _Stream], source: str) -> None:
-    kind = rec.get("type")
-    if kind not in ("assistant", "user", "system"):
-        return
-    sid = rec.get("sessionId")
-    if not isinstance(sid, str):
-        raise ValueError(f"{kind} record without sessionId")
-    key = f"{sid}:sidechain" if rec.get("isSidechain") else sid
-    st = streams.setdefault(key, _Stream(source, key))
-    ts = parse_time(rec.get("timestamp"))
+def _apply(rec: Node, session: _Session, trace: str | None, source: str, file: str, line: int) -> bool:
+    """Fold one record into its chain's stream; True when it is an API-error record (no LLM call)."""
+    kind = rec.raw("type")
+    if kind not in _CONVERSATION:
+        return False
+    if trace is None:
+        raise RecordError("sessionId", f"missing on a {kind} record")
+    ts = rec.time("timestamp")
     if ts is None:
-        raise ValueError(f"{kind} record with a missing or unparsable timestamp {rec.get('timestamp')!r}")
+        raise RecordError("timestamp", f"missing on a {kind} record")
+    st = session.streams.setdefault(trace, _Stream(trace))
     if kind == "system":
-        if rec.get("subtype") == "compact_boundary":
-            st.reset_next = True
-        return
-    msg = rec.get("message") or {}
-    content = msg.get("content")
-    items = content if isinstance(content, list) else []
+        st.reset_next |= rec.raw("subtype") == "compact_boundary"
+        return False
+    msg = rec.node_or_empty("message")
+    content = msg.raw("content")
+    items = msg.nodes("content") if isinstance(content, list) else []
     if kind == "user":
-        if rec.get("isCompactSummary"):
-            st.reset_next = True
-        for it in items:
-            if isinstance(it, dict) and it.get("type") == "tool_result":
-                use = st.tool_uses.pop(str(it.get("tool_use_id")), None)
-                if use is not None:
-                    ti, emitted, name = use
-                    st.spans.append(span(source, st.trace_id, len(st.spans), turn_index=ti, tool_name=name,
-                                         started_at=emitted, ended_at=ts, is_error=bool(it.get("is_error"))))
-                    st.span_tool_ids.append(str(it.get("tool_use_id")))
-                    d = ms_between(emitted, ts)
-                    if d is not None:
-                        st.turns[ti]["tool_time_ms"] = (st.turns[ti]["tool_time_ms"] or 0.0) + d
-        st.last_input = ts
-        return
-    mid = msg.get("id")
-    usage = msg.get("usage")
-    if not isinstance(mid, str) or not isinstance(usage, dict):
-        raise ValueError("assistant record without message.id or message.usage")
-    fresh = nonneg_int(usage.get("input_tokens")) or 0
-    read_ = nonneg_int(usage.get("cache_read_input_tokens")) or 0
-    created = nonneg_int(usage.get("cache_creation_input_tokens")) or 0
-    output = nonneg_int(usage.get("output_tokens"))
+        _user(rec, st, items, ts, source)
+        return False
+    if rec.flag("isApiErrorMessage") or msg.text("model") == "<synthetic>":
+        return True
+    _assistant(msg, st, items, ts, source, file, line)
+    return False
+
+
+def _user(rec: Node, st: _Stream, items: list[Node], ts, source: str) -> None:
+    results = [(it.ident("tool_use_id"), it.flag("is_error")) for it in items if it.raw("type") == "tool_result"]
+    st.reset_next |= rec.flag("isCompactSummary")
+    for tool_id, is_error in results:
+        use = st.tool_uses.pop(str(tool_id), None)
+        if use is None:
+            continue
+        ti, emitted, name = use
+        st.spans.append(span(source, st.trace_id, len(st.spans), turn_index=ti, tool_name=name,
+                             started_at=emitted, ended_at=ts, is_error=is_error))
+        st.span_tool_ids.append(str(tool_id))
+        d = ms_between(emitted, ts)
+        if d is not None:
+            st.turns[ti]["tool_time_ms"] = (st.turns[ti]["tool_time_ms"] or 0.0) + d
+    st.last_input = ts
+
+
+def _assistant(msg: Node, st: _Stream, items: list[Node], ts, source: str, file: str, line: int) -> None:
+    mid = msg.ident("id")
+    usage = msg.node("usage")
+    if mid is None or usage is None:
+        raise RecordError("message.id" if mid is None else "message.usage", "missing on an assistant record")
+    prompt = sum(usage.tokens(k) or 0 for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
+    cached, output = usage.tokens("cache_read_input_tokens") or 0, usage.tokens("output_tokens") or 0
+    model, stop = msg.text("model"), msg.text("stop_reason")
+    chars = snapshots.content_chars(msg.raw("content"))
+    uses = [(it.ident("id"), it.text("name")) for it in items if it.raw("type") == "tool_use"]
     if mid not in st.by_msg:
         start = st.last_input
         st.by_msg[mid] = len(st.turns)
-        st.turns.append(turn(source, st.trace_id, len(st.turns), model=msg.get("model"), started_at=start,
+        st.turns.append(turn(source, st.trace_id, len(st.turns), model=model, started_at=start,
                              gap_before_ms=ms_between(st.prev_end, start) if st.turns else None,
-                             context_reset=st.reset_next, _start=start))
+                             context_reset=st.reset_next, file=file, record=str(line),
+                             _start=start, _chars=0, _stopped=False))
         st.reset_next = False
     ti = st.by_msg[mid]
     t = st.turns[ti]
-    t["prompt_tokens"] = max(t["prompt_tokens"] or 0, fresh + read_ + created)
-    t["cached_tokens"] = max(t["cached_tokens"] or 0, read_)
-    t["completion_tokens"] = max(t["completion_tokens"] or 0, output or 0)
+    t["prompt_tokens"] = max(t["prompt_tokens"] or 0, prompt)
+    t["cached_tokens"] = max(t["cached_tokens"] or 0, cached)
+    t["completion_tokens"] = max(t["completion_tokens"] or 0, output)
     t["llm_latency_ms"] = ms_between(t["_start"], ts)
+    t["_chars"] += chars
+    t["_stopped"] |= stop is not None
     st.prev_end = ts
-    for it in items:
-        if isinstance(it, dict) and it.get("type") == "tool_use":
-            t["n_tool_calls"] += 1
-            st.tool_uses[str(it.get("id"))] = (ti, ts, str(it.get("name") or "tool"))
-
-
-def _refine_tools(path: Path, streams: dict[str, _Stream]) -> None:
-    """Exact tool times from ``tool_calls.json`` and resource use from ``resources.json``, when present."""
-    calls = {str(c.get("id")): c for c in _side_file(path, "tool_calls.json")}
-    samples = [(parse_time(x.get("timestamp")), x) for x in _side_file(path, "resources.json")]
-    samples = sorted((t, x) for t, x in samples if t is not None)
-    for st in streams.values():
-        for sp, tool_id in zip(st.spans, st.span_tool_ids, strict=True):
-            c = calls.get(tool_id)
-            if c is not None:
-                sp["started_at"] = parse_time(c.get("timestamp")) or sp["started_at"]
-                sp["ended_at"] = parse_time(c.get("end_timestamp")) or sp["ended_at"]
-                sp["duration_ms"] = ms_between(sp["started_at"], sp["ended_at"])
-                sp["tool_name"] = c.get("tool") or sp["tool_name"]
-            inside = [x for t, x in samples if sp["started_at"] and sp["ended_at"] and sp["started_at"] <= t <= sp["ended_at"]]
-            if inside:
-                rss = [int(x["rss_bytes"]) for x in inside if isinstance(x.get("rss_bytes"), (int, float))]
-                sp["peak_rss_bytes"] = max(rss) if rss else None
-                for key, col in (("cpu_user_s", "user_cpu_s"), ("cpu_system_s", "system_cpu_s")):
-                    vals = [float(x[key]) for x in inside if isinstance(x.get(key), (int, float))]
-                    sp[col] = (vals[-1] - vals[0]) if len(vals) > 1 else None
+    for tool_id, name in uses:
+        t["n_tool_calls"] += 1
+        st.tool_uses[str(tool_id)] = (ti, ts, name or "tool")

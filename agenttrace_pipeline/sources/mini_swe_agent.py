@@ -9,82 +9,79 @@ before it), so ``llm_latency_ms`` = response − request and ``gap_before_ms`` =
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import orjson
-
-from agenttrace_pipeline.sources.canonical import Parsed, ms_between, nonneg_int, parse_time, span, turn
+from agenttrace_pipeline.sources.canonical import RECORD_ERRORS, Parsed, load_json, ms_between, open_records, span, turn
+from agenttrace_pipeline.sources.fields import Node, RecordError
 
 FORMAT = "mini_swe_agent"
 
 
-def _usage(msg: dict[str, Any]) -> dict[str, Any] | None:
-    resp = (msg.get("extra") or {}).get("response") or {}
-    usage = resp.get("usage")
-    return usage if isinstance(usage, dict) else None
+def _usage(msg: Node) -> Node | None:
+    return msg.node_or_empty("extra").node_or_empty("response").node("usage")
 
 
 def read(files: list[Path], source: str) -> Parsed:
+    """One record per trajectory file; a turn's ``record`` is its message (``messages[5]``)."""
     out = Parsed(source)
     for path in files:
         out.records_in += 1
         try:
-            data = orjson.loads(path.read_bytes())
-            messages = data["messages"]
-            if not isinstance(messages, list):
-                raise TypeError("messages is not a list")
-        except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            out.reject(str(path), "file", f"not a mini-swe-agent trajectory: {type(exc).__name__}: {exc}")
+            with open_records(path) as fh:
+                data = Node(load_json(fh.read()))
+            if not data.has("messages"):
+                raise RecordError("messages", "missing: not a mini-swe-agent trajectory")
+            messages = data.nodes("messages")
+            trace_id = data.ident("instance_id") or path.name.removesuffix(".traj.json")
+            info = data.node_or_empty("info")
+            model = info.node_or_empty("config").node_or_empty("model").text("model_name")
+            status = info.text("exit_status")
+        except OSError as exc:
+            out.reject(str(path), "file", f"cannot read: {exc.strerror or exc}")
             continue
-        trace_id = str(data.get("instance_id") or path.name.removesuffix(".traj.json"))
-        model = ((data.get("info") or {}).get("config") or {}).get("model", {}).get("model_name")
-        status = (data.get("info") or {}).get("exit_status")
-        if not any(m.get("role") == "assistant" and _usage(m) for m in messages if isinstance(m, dict)):
-            out.reject(str(path), trace_id, f"no LLM call recorded (exit status: {status})")
+        except RECORD_ERRORS as exc:
+            whole = not isinstance(exc, RecordError) or not exc.field  # e.g. invalid JSON
+            out.reject_error(str(path), "file", exc, "not a mini-swe-agent trajectory: " if whole else "")
             continue
-        out.add_trace(str(path), trace_id, trace_id, lambda m=messages, t=trace_id: _trajectory(m, source, t, model))
+        out.add_trace(str(path), "file", trace_id, lambda m=messages, t=trace_id: _trajectory(m, source, t, model),
+                      empty_reason=f"no LLM call recorded (exit status: {status})")
     return out
 
 
-def _trajectory(messages: list[dict], source: str, trace_id: str, model: str | None):
+def _trajectory(messages: list[Node], source: str, trace_id: str, model: str | None):
     turns: list[dict] = []
     spans: list[dict] = []
     last_response = None  # when the previous assistant response arrived
     last_tool_end = None  # when the latest tool message finished
     for pos, msg in enumerate(messages):
-        role = msg.get("role")
-        extra = msg.get("extra") or {}
+        role = msg.raw("role")
+        extra = msg.node_or_empty("extra")
         if role == "assistant":
             usage = _usage(msg)
             if usage is None:
                 continue
-            ended = parse_time(extra.get("timestamp"))
+            ended = extra.time("timestamp")
             started = last_tool_end if turns else None
-            details = usage.get("prompt_tokens_details") or {}
-            cached = details.get("cached_tokens", usage.get("prompt_cache_hit_tokens"))
-            try:
-                prompt, completion = nonneg_int(usage.get("prompt_tokens")), nonneg_int(usage.get("completion_tokens"))
-                cached = nonneg_int(cached)
-            except ValueError as exc:
-                raise ValueError(f"message {pos}: {exc}") from None
+            details = usage.node_or_empty("prompt_tokens_details")
+            prompt, completion = usage.tokens("prompt_tokens"), usage.tokens("completion_tokens")
             if prompt is None or completion is None:
-                raise ValueError(f"message {pos}: usage without prompt_tokens/completion_tokens")
-            actions = extra.get("actions") or msg.get("tool_calls") or []
+                raise RecordError(usage.path, "usage without prompt_tokens/completion_tokens")
+            actions = extra.list("actions") or msg.list("tool_calls")
             turns.append(turn(
-                source, trace_id, len(turns),
-                model=((extra.get("response") or {}).get("model") or model),
-                started_at=started, prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached,
+                source, trace_id, len(turns), model=extra.node_or_empty("response").text("model") or model,
+                started_at=started, prompt_tokens=prompt, completion_tokens=completion,
+                cached_tokens=details.tokens("cached_tokens") if details.has("cached_tokens")
+                else usage.tokens("prompt_cache_hit_tokens"),
                 llm_latency_ms=ms_between(started, ended), gap_before_ms=ms_between(last_response, started),
-                n_tool_calls=len(actions), tool_time_ms=None,
+                n_tool_calls=len(actions), tool_time_ms=None, record=msg.path,
             ))
             last_response = ended
         elif role == "tool" and turns:
-            ended = parse_time(extra.get("timestamp"))
+            ended = extra.time("timestamp")
             begun = last_tool_end if (last_tool_end and last_response and last_tool_end > last_response) else last_response
-            code = extra.get("returncode")
+            code = extra.integer("returncode")
             spans.append(span(source, trace_id, len(spans), turn_index=len(turns) - 1, tool_name="bash",
-                              started_at=begun, ended_at=ended, exit_code=code if isinstance(code, int) else None,
-                              is_error=bool(code) if isinstance(code, int) else None))
+                              started_at=begun, ended_at=ended, exit_code=code,
+                              is_error=bool(code) if code is not None else None))
             last_tool_end = ended
             t = turns[-1]
             d = ms_between(begun, ended)

@@ -15,15 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agenttrace_pipeline.sources.canonical import Parsed, jsonl_records, ms_between, nonneg_int, parse_time, span, turn
+from agenttrace_pipeline.sources.canonical import Parsed, jsonl_records, ms_between, span, turn
+from agenttrace_pipeline.sources.fields import Node, RecordError, shift
 
 FORMAT_V0 = "openhands_v0"
 FORMAT_V1 = "openhands_v1"
 
 
-def _response_id(event: dict[str, Any]) -> str | None:
-    meta = event.get("tool_call_metadata") or {}
-    return ((meta.get("model_response") or {}).get("id")) if isinstance(meta, dict) else None
+def _response_id(event: Node) -> str | None:
+    meta = event.node("tool_call_metadata")
+    response = meta.node("model_response") if meta else None
+    return response.ident("id") if response else None
 
 
 def _read(files: list[Path], source: str, trace_of, convert) -> Parsed:
@@ -31,7 +33,7 @@ def _read(files: list[Path], source: str, trace_of, convert) -> Parsed:
     for path in files:
         for line_no, row in jsonl_records(path, out):
             trace_id = trace_of(row, path, line_no)
-            out.add_trace(str(path), line_no, trace_id, lambda r=row, t=trace_id: convert(r, source, t))
+            out.add_trace(str(path), line_no, trace_id, lambda r=row, t=trace_id: convert(Node(r), source, t))
     return out
 
 
@@ -39,51 +41,54 @@ def read_v0(files: list[Path], source: str) -> Parsed:
     return _read(files, source, lambda row, path, n: str(row.get("instance_id") or f"{path.name}:{n}"), _v0_instance)
 
 
-def _v0_instance(row: dict[str, Any], source: str, trace_id: str):
-    metrics = row.get("metrics") or {}
-    usages = metrics.get("token_usages") or []
-    latency = {x.get("response_id"): x.get("latency") for x in metrics.get("response_latencies") or []}
-    history = row.get("history") or []
+def _v0_history(history: list[Node]):
+    """From the history: when each response's first action arrived, its actions, the responses that follow a
+    condensation, and the observation caused by each action."""
     arrived: dict[str, Any] = {}
-    actions: dict[str, list[dict]] = {}
+    actions: dict[str, list[Node]] = {}
     condensed_before: set[str] = set()
     pending_condensation = False
     for e in history:
-        if not isinstance(e, dict):
-            continue
-        if e.get("action") == "condensation":
+        if e.raw("action") == "condensation":
             pending_condensation = True
         rid = _response_id(e)
-        if rid and "action" in e:
-            arrived.setdefault(rid, parse_time(e.get("timestamp")))
+        if rid and "action" in e.data:
+            arrived.setdefault(rid, e.time("timestamp"))
             actions.setdefault(rid, []).append(e)
             if pending_condensation:
                 condensed_before.add(rid)
                 pending_condensation = False
-    observation_of = {str(e.get("cause")): e for e in history if isinstance(e, dict) and "observation" in e}
+    observation_of = {str(e.raw("cause")): e for e in history if "observation" in e.data}
+    return arrived, actions, condensed_before, observation_of
+
+
+def _v0_instance(row: Node, source: str, trace_id: str):
+    metrics = row.node_or_empty("metrics")
+    latency = {x.ident("response_id"): x for x in metrics.nodes("response_latencies")}
+    arrived, actions, condensed_before, observation_of = _v0_history(row.nodes("history"))
     turns, spans = [], []
     prev_end = None
-    for i, u in enumerate(usages):
-        rid = u.get("response_id")
+    for i, u in enumerate(metrics.nodes("token_usages")):
+        rid = u.ident("response_id")
         end = arrived.get(rid)
-        lat = latency.get(rid)
-        lat_ms = float(lat) * 1000 if isinstance(lat, (int, float)) else None
-        start = parse_time(end.timestamp() - lat) if (end is not None and lat_ms is not None) else None
+        lat = latency[rid].number("latency") if rid in latency else None
+        lat_ms = lat * 1000 if lat is not None else None
+        start = shift(end, -lat_ms, f"{latency[rid].path}.latency") if lat_ms is not None else None
         tool_ms = 0.0
         for a in actions.get(rid, []):
-            obs = observation_of.get(str(a.get("id")))
-            a_t, o_t = parse_time(a.get("timestamp")), parse_time(obs.get("timestamp")) if obs else None
-            meta = a.get("tool_call_metadata") or {}
-            code = ((obs or {}).get("extras") or {}).get("metadata", {}).get("exit_code") if obs else None
+            obs = observation_of.get(str(a.raw("id")))
+            a_t, o_t = a.time("timestamp"), obs.time("timestamp") if obs else None
+            meta = a.node_or_empty("tool_call_metadata")
+            code = obs.node_or_empty("extras").node_or_empty("metadata").integer("exit_code") if obs else None
+            code = code if code is not None and code >= -1 else None
             spans.append(span(source, trace_id, len(spans), turn_index=i,
-                              tool_name=meta.get("function_name") or a.get("action"), started_at=a_t, ended_at=o_t,
-                              exit_code=code if isinstance(code, int) and code >= -1 else None,
-                              is_error=(code not in (0, None)) if isinstance(code, int) else None))
+                              tool_name=meta.text("function_name") or a.text("action"), started_at=a_t, ended_at=o_t,
+                              exit_code=code, is_error=(code != 0) if code is not None else None))
             tool_ms += ms_between(a_t, o_t) or 0.0
         turns.append(turn(
-            source, trace_id, i, model=u.get("model"), started_at=start,
-            prompt_tokens=nonneg_int(u.get("prompt_tokens")), completion_tokens=nonneg_int(u.get("completion_tokens")),
-            cached_tokens=nonneg_int(u.get("cache_read_tokens")), llm_latency_ms=lat_ms,
+            source, trace_id, i, model=u.text("model"), started_at=start,
+            prompt_tokens=u.tokens("prompt_tokens"), completion_tokens=u.tokens("completion_tokens"),
+            cached_tokens=u.tokens("cache_read_tokens"), llm_latency_ms=lat_ms,
             gap_before_ms=ms_between(prev_end, start) if i else None, tool_time_ms=tool_ms if actions.get(rid) else None,
             n_tool_calls=len(actions.get(rid, [])), context_reset=rid in condensed_before,
         ))
@@ -92,16 +97,15 @@ def _v0_instance(row: dict[str, Any], source: str, trace_id: str):
 
 
 def read_v1(files: list[Path], source: str) -> Parsed:
-    def convert(row: dict[str, Any], source: str, trace_id: str):
-        history = row.get("history")
-        if not isinstance(history, list):
-            raise TypeError("history is not a list")
-        return _v1_events(history, source, trace_id)
+    def convert(row: Node, source: str, trace_id: str):
+        if not row.has("history"):
+            raise RecordError("history", "missing: a V1 row holds its events in history")
+        return _v1_events(row.nodes("history"), source, trace_id)
 
     return _read(files, source, lambda row, path, n: f"{row.get('instance_id') or path.stem}:{path.stem}:{n}", convert)
 
 
-def _v1_events(history: list[dict], source: str, trace_id: str):
+def _v1_events(history: list[Node], source: str, trace_id: str):
     turns: list[dict] = []
     spans: list[dict] = []
     index: dict[str, int] = {}
@@ -109,11 +113,9 @@ def _v1_events(history: list[dict], source: str, trace_id: str):
     prev_end = None
     action_at: dict[str, Any] = {}
     for e in history:
-        if not isinstance(e, dict):
-            continue
-        ts = parse_time(e.get("timestamp"))
-        kind = e.get("kind")
-        rid = e.get("llm_response_id")
+        ts = e.time("timestamp")
+        kind = e.raw("kind")
+        rid = e.ident("llm_response_id")
         if kind == "ActionEvent" and rid:
             if rid not in index:
                 index[rid] = len(turns)
@@ -123,13 +125,13 @@ def _v1_events(history: list[dict], source: str, trace_id: str):
                 prev_end = ts
             t = turns[index[rid]]
             t["n_tool_calls"] += 1
-            action_at[str(e.get("id"))] = (ts, index[rid], e.get("tool_name"))
+            action_at[str(e.raw("id"))] = (ts, index[rid], e.text("tool_name"))
         elif kind == "ObservationEvent":
             last_obs = ts
-            a = action_at.get(str(e.get("action_id")))
+            a = action_at.get(str(e.raw("action_id")))
             if a is not None:
                 a_ts, ti, name = a
-                spans.append(span(source, trace_id, len(spans), turn_index=ti, tool_name=name or e.get("tool_name"),
+                spans.append(span(source, trace_id, len(spans), turn_index=ti, tool_name=name or e.text("tool_name"),
                                   started_at=a_ts, ended_at=ts))
                 d = ms_between(a_ts, ts)
                 if d is not None:

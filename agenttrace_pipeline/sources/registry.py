@@ -1,55 +1,36 @@
-"""Source formats, their adapters, and the source list in ``assets_config/sources.json``.
+"""Resolving a configured source to its files, running its adapter and the turn contract, and the per-source
+figures (record accounting, API-error records, snapshot turns, quarantined traces) for metadata and reports.
 
-Each source names a ``format`` and ``locations`` (local paths, globs, or http(s) URLs; ``${shared_data}`` and
-``${project}`` are expanded), optionally ``sha256`` per URL, a ``license``, and a ``fallback`` list used when
-an ``optional`` source's locations are absent or cannot be fetched — the project's own small samples, so the
-pipeline always runs.
+The source list itself (``assets_config/sources.json`` and a user's own file) is read by
+:mod:`agenttrace_pipeline.sources.config`. An ``optional`` source whose locations are absent or cannot be
+fetched falls back to its ``fallback`` list — the project's own small samples, so the pipeline always runs.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from agenttrace_pipeline import settings
-from agenttrace_pipeline.sources import agenttrace, arrival_traces, claude_code, mini_swe_agent, openhands, tracelab
+from agenttrace_pipeline.sources import contract
 from agenttrace_pipeline.sources.canonical import Parsed
+from agenttrace_pipeline.sources.config import (  # noqa: F401  (re-exported: the registry is the entry point)
+    SourceConfigError,
+    SourceSpec,
+    config_files,
+    default_config_path,
+    load_sources,
+)
 from agenttrace_pipeline.sources.download import DownloadError, FetchPolicy, is_url, resolve_location
+from agenttrace_pipeline.sources.formats import FORMATS, Reader  # noqa: F401
+from agenttrace_pipeline.store.atomic import sha256_file
 
 log = logging.getLogger(__name__)
-
-Reader = Callable[[list[Path], str], Parsed]
-FORMATS: dict[str, Reader] = {
-    agenttrace.FORMAT: agenttrace.read,
-    openhands.FORMAT_V0: openhands.read_v0,
-    openhands.FORMAT_V1: openhands.read_v1,
-    mini_swe_agent.FORMAT: mini_swe_agent.read,
-    claude_code.FORMAT: claude_code.read,
-    tracelab.FORMAT: tracelab.read,
-    arrival_traces.FORMAT_AZURE: arrival_traces.read_azure,
-    arrival_traces.FORMAT_MOONCAKE: arrival_traces.read_mooncake,
-}
-
-
-class SourceConfigError(ValueError):
-    """sources.json is unreadable or names something that does not exist."""
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    name: str
-    format: str
-    locations: tuple[str, ...]
-    sha256: dict[str, str] = field(default_factory=dict)
-    license: str = ""
-    optional: bool = False
-    fallback: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,33 +39,6 @@ class Resolved:
     files: list[Path]
     used_fallback: bool
     notes: list[str]
-
-
-def default_config_path() -> Path:
-    return settings.PROJECT_ROOT / "assets_config" / "sources.json"
-
-
-def load_sources(path: str | Path | None = None) -> list[SourceSpec]:
-    path = Path(path) if path else default_config_path()
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise SourceConfigError(f"{path}: cannot read source list ({exc})") from None
-    specs = []
-    for i, d in enumerate(data.get("sources", [])):
-        where = f"{path}: sources[{i}]"
-        if not isinstance(d, dict) or not d.get("name") or not d.get("format"):
-            raise SourceConfigError(f"{where}: needs name and format")
-        if d["format"] not in FORMATS:
-            raise SourceConfigError(f"{where} ({d['name']}): unknown format {d['format']!r}; one of {sorted(FORMATS)}")
-        if not str(d["name"]).replace("_", "").isalnum():
-            raise SourceConfigError(f"{where}: name {d['name']!r} must be letters, digits and '_'")
-        specs.append(SourceSpec(str(d["name"]), d["format"], tuple(d.get("locations", [])), dict(d.get("sha256", {})),
-                                str(d.get("license", "")), bool(d.get("optional", False)), tuple(d.get("fallback", []))))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise SourceConfigError(f"{path}: source names must be unique")
-    return specs
 
 
 def _files(locations: tuple[str, ...], spec: SourceSpec, policy: FetchPolicy | None) -> list[Path]:
@@ -120,11 +74,11 @@ def resolve(spec: SourceSpec, policy: FetchPolicy | None = None) -> Resolved:
 
 
 def ingest(spec: SourceSpec, policy: FetchPolicy | None = None) -> tuple[Resolved, Parsed]:
-    """Resolve a source's files and run its adapter."""
+    """Resolve a source's files, run its adapter, and quarantine the traces that break the turn contract."""
     res = resolve(spec, policy)
     for n in res.notes:
         log.warning(n)
-    return res, FORMATS[spec.format](res.files, spec.name)
+    return res, contract.enforce(FORMATS[spec.format](res.files, spec.name))
 
 
 def summary(parsed: Parsed) -> dict[str, Any]:
@@ -135,11 +89,32 @@ def summary(parsed: Parsed) -> dict[str, Any]:
         return float(t[col].median()) if t.height and t[col].null_count() < t.height else None
 
     return {
-        "records_in": parsed.records_in, "records_accepted": parsed.records_accepted,
-        "records_quarantined": len(parsed.quarantine),
-        "traces": t["trace_id"].n_unique() if t.height else 0, "turns": t.height,
+        **_counts(parsed), "traces": t["trace_id"].n_unique() if t.height else 0, "turns": t.height,
         "median_prompt_tokens": med("prompt_tokens"), "median_new_input_tokens": med("new_input_tokens"),
         "median_completion_tokens": med("completion_tokens"), "median_gap_ms": med("gap_before_ms"),
         "median_llm_latency_ms": med("llm_latency_ms"), "tool_spans": len(parsed.spans),
         "arrivals": sum(a.height for a in parsed.arrivals),
     }
+
+
+def stats_row(resolved: Resolved, parsed: Parsed) -> dict[str, Any]:
+    """The ``source_ingest_stats`` row of one ingest: format, record accounting, API-error records, snapshot
+    turns, quarantined traces, whether the bundled sample was used, and the files read."""
+    return {"format": resolved.spec.format, **_counts(parsed), "used_fallback": resolved.used_fallback,
+            "files": orjson.dumps([str(f) for f in resolved.files]).decode()}
+
+
+def _counts(parsed: Parsed) -> dict[str, int]:
+    return {"records_in": parsed.records_in, "records_accepted": parsed.records_accepted,
+            "records_quarantined": len(parsed.quarantine), "api_error_records": parsed.api_error_records,
+            "snapshot_turns": parsed.snapshot_turns, "quarantined_traces": parsed.quarantined_traces}
+
+
+def quarantined_examples(parsed: Parsed, limit: int = 10) -> list[str]:
+    """``FILE:RECORD field: reason`` for the first ``limit`` quarantined records, for metadata and logs."""
+    return [f"{q['file']}:{q['record']} {q['field'] or '(record)'}: {q['reason']}" for q in parsed.quarantine[:limit]]
+
+
+def input_fingerprints(resolved: Resolved) -> dict[str, str]:
+    """Content hashes of what an ingest read: the source-list files and the source's files."""
+    return {str(f): sha256_file(f) for f in [*config_files(), *resolved.files]}

@@ -9,63 +9,93 @@ right after a round with reasoning is marked ``context_reset`` (providers drop e
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from agenttrace_pipeline.sources.canonical import Parsed, jsonl_records, ms_between, nonneg_int, parse_time, span, turn
+from agenttrace_pipeline.sources.canonical import RECORD_ERRORS, Parsed, jsonl_records, ms_between, span, turn
+from agenttrace_pipeline.sources.fields import Node, RecordError
 
 FORMAT = "tracelab"
 _INPUT_EVENTS = {"user_message", "tool_result"}
 _OUTPUT_EVENTS = {"reasoning", "text", "tool_call"}
 
 
+@dataclass
+class _Round:
+    """One validated round row, before its session is assembled."""
+
+    file: str
+    line: int
+    session: str
+    index: int
+    model: str | None
+    prompt: int | None
+    completion: int
+    cached: int | None
+    start: datetime | None
+    end: datetime | None
+    reasoned: bool
+    tools: list[dict[str, Any]]  # tool name, emitted, result, wall ms, is_error
+
+
+def _round(r: Node, file: str, line: int) -> _Round:
+    sid, idx = r.raw("session_id"), r.raw("round_index")
+    if not isinstance(sid, str):
+        raise RecordError("session_id", f"expected a string, got {sid!r}")
+    if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+        raise RecordError("round_index", f"expected an integer >= 0, got {idx!r}")
+    events = [(e.time("timestamp"), e.raw("event_type")) for e in r.nodes("timing_events")]
+    first_out = min((t for t, k in events if k in _OUTPUT_EVENTS and t), default=None)
+    tools = [{"tool_name": t.ident("tool_name"), "emitted": t.time("emitted_at"), "result": t.time("result_at"),
+              "wall": t.number("tool_wall_latency_ms"), "is_error": t.raw("is_error")} for t in r.nodes("tools")]
+    return _Round(
+        file, line, sid, idx, r.text("model"), r.tokens("input_tokens_total"),
+        (r.tokens("output_tokens") or 0) + (r.tokens("reasoning_output_tokens") or 0), r.tokens("prefix_tokens"),
+        # the request left at the last input event before the first output event; the response ended at the last
+        start=max((t for t, k in events if k in _INPUT_EVENTS and t and (first_out is None or t <= first_out)), default=None),
+        end=max((t for t, k in events if k in _OUTPUT_EVENTS and t), default=None),
+        reasoned=any(k == "reasoning" for _, k in events), tools=tools)
+
+
 def read(files: list[Path], source: str) -> Parsed:
     out = Parsed(source)
-    rows = []
+    rounds: list[_Round] = []
     for path in files:
         for line_no, r in jsonl_records(path, out):
             try:
-                sid, idx = r["session_id"], r["round_index"]
-                if not isinstance(sid, str) or not isinstance(idx, int) or idx < 0:
-                    raise ValueError(f"bad session_id/round_index {sid!r}/{idx!r}")
-                prompt = nonneg_int(r.get("input_tokens_total"))
-                completion = (nonneg_int(r.get("output_tokens")) or 0) + (nonneg_int(r.get("reasoning_output_tokens")) or 0)
-                cached = nonneg_int(r.get("prefix_tokens"))
-            except (KeyError, TypeError, ValueError) as exc:
-                out.reject(str(path), line_no, f"{type(exc).__name__}: {exc}")
+                rounds.append(_round(Node(r), str(path), line_no))
+            except RECORD_ERRORS as exc:
+                out.reject_error(str(path), line_no, exc)
                 continue
-            rows.append((sid, idx, r, prompt, completion, cached))
-            out.records_accepted += 1
-    rows.sort(key=lambda x: (x[0], x[1]))
-    prev_end: dict[str, object] = {}
-    prev_prompt: dict[str, tuple[int | None, bool]] = {}
-    for sid, idx, r, prompt, completion, cached in rows:
-        events = sorted(((parse_time(e.get("timestamp")), e.get("event_type")) for e in r.get("timing_events") or []
-                         if isinstance(e, dict)), key=lambda x: (x[0] is None, x[0]))
-        first_out = next((t for t, k in events if k in _OUTPUT_EVENTS and t), None)
-        start = max((t for t, k in events if k in _INPUT_EVENTS and t and (first_out is None or t <= first_out)),
-                    default=None)
-        end = max((t for t, k in events if k in _OUTPUT_EVENTS and t), default=None)
-        tools = [t for t in r.get("tools") or [] if isinstance(t, dict)]
-        ti = len([1 for x in out.turns if x["trace_id"] == sid])
-        for t in tools:
-            wall = t.get("tool_wall_latency_ms")
-            out.spans.append(span(source, sid, sum(1 for s in out.spans if s["trace_id"] == sid), turn_index=ti,
-                                  tool_name=t.get("tool_name"), started_at=parse_time(t.get("emitted_at")),
-                                  ended_at=parse_time(t.get("result_at")),
-                                  duration_ms=float(wall) if isinstance(wall, (int, float)) else None,
-                                  is_error=t.get("is_error") if isinstance(t.get("is_error"), bool) else None))
-        walls = [float(t["tool_wall_latency_ms"]) for t in tools if isinstance(t.get("tool_wall_latency_ms"), (int, float))]
+            out.accept(str(path), line_no, rounds[-1].session)
+    rounds.sort(key=lambda x: (x.session, x.index))
+    turns_of: Counter[str] = Counter()
+    spans_of: Counter[str] = Counter()
+    prev: dict[str, _Round] = {}
+    for rd in rounds:
+        sid = rd.session
+        ti = turns_of[sid]
+        for t in rd.tools:
+            out.spans.append(span(source, sid, spans_of[sid], turn_index=ti, tool_name=t["tool_name"],
+                                  started_at=t["emitted"], ended_at=t["result"], duration_ms=t["wall"],
+                                  is_error=t["is_error"] if isinstance(t["is_error"], bool) else None))
+            spans_of[sid] += 1
+        walls = [t["wall"] for t in rd.tools if t["wall"] is not None]
         # Both providers drop earlier reasoning from later prompts (Anthropic strips previous thinking blocks,
         # OpenAI does not carry reasoning items over): a prompt that shrinks right after a round with
         # reasoning is that documented change of context, not a broken trace.
-        before, reasoned = prev_prompt.get(sid, (None, False))
-        shrank = prompt is not None and before is not None and prompt < before
-        prev_prompt[sid] = (prompt, any(k == "reasoning" for _, k in events))
+        before = prev.get(sid)
+        shrank = rd.prompt is not None and before is not None and before.prompt is not None and rd.prompt < before.prompt
         out.turns.append(turn(
-            source, sid, ti, model=r.get("model"), started_at=start, prompt_tokens=prompt,
-            completion_tokens=completion, cached_tokens=cached, llm_latency_ms=ms_between(start, end),
-            gap_before_ms=ms_between(prev_end.get(sid), start) if ti else None,
-            tool_time_ms=sum(walls) if walls else None, n_tool_calls=len(tools), context_reset=shrank and reasoned,
+            source, sid, ti, model=rd.model, started_at=rd.start, prompt_tokens=rd.prompt,
+            completion_tokens=rd.completion, cached_tokens=rd.cached, llm_latency_ms=ms_between(rd.start, rd.end),
+            gap_before_ms=ms_between(before.end, rd.start) if before else None,
+            tool_time_ms=sum(walls) if walls else None, n_tool_calls=len(rd.tools),
+            context_reset=shrank and before is not None and before.reasoned, file=rd.file, record=str(rd.line),
         ))
-        prev_end[sid] = end
+        turns_of[sid] += 1
+        prev[sid] = rd
     return out
