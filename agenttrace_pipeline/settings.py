@@ -102,9 +102,9 @@ def dagster_home() -> Path:
 
 
 def sql_dir() -> Path:
-    """DDL, views and report queries: ``warehouse/`` in a source tree, packaged copies otherwise."""
+    """Report queries: ``warehouse/`` in a source tree, packaged copies otherwise."""
     source = PROJECT_ROOT / "warehouse"
-    return source if (source / "ddl").is_dir() else PACKAGE_DIR / "_warehouse_sql"
+    return source if (source / "queries").is_dir() else PACKAGE_DIR / "_warehouse_sql"
 
 
 @functools.cache

@@ -41,7 +41,7 @@ def _config_path(value: str) -> Path:
     return p if p.is_absolute() else settings.PROJECT_ROOT / p
 
 
-@dg.asset(group_name="sources", code_version=settings.code_version(), kinds={"duckdb", "parquet"})
+@dg.asset(kinds={"duckdb", "parquet"})
 def mooncake_reference_traces(
     context: dg.AssetExecutionContext, config: ReferenceTracesConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from agenttrace_pipeline import settings
 from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.redact import md_table
 from agenttrace_pipeline.sources import aggregate
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
 from agenttrace_pipeline.sources.checks import ACCOUNTING, ACCOUNTING_RULE, CHECKS, evaluate
@@ -22,7 +22,8 @@ from agenttrace_pipeline.sources.registry import (
     stats_row,
     summary,
 )
-from agenttrace_pipeline.store.warehouse import Warehouse
+from agenttrace_pipeline.store.reading import read_by_source as store_read
+from agenttrace_pipeline.store.warehouse import Warehouse, frame_fingerprint
 
 
 def _load() -> tuple[list[SourceSpec], str]:
@@ -44,7 +45,7 @@ class SourceIngestConfig(dg.Config):
 
 
 def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    @dg.asset(name=f"{spec.name}_raw", group_name="sources", code_version=settings.code_version(),
+    @dg.asset(name=f"{spec.name}_raw",
               kinds={"parquet"}, description=f"Source {spec.name!r} ({spec.format}; {spec.license or 'license n/a'}) "
               "parsed into canonical turns, tool spans, arrivals and quarantined records (staged tables).")
     def _asset(context: dg.AssetExecutionContext, config: SourceIngestConfig, warehouse: WarehouseResource):
@@ -80,19 +81,8 @@ def _require_config() -> None:
 
 
 def read_by_source(wh: Warehouse, table: str, schema: dict, required: bool = False) -> pl.DataFrame:
-    """All configured sources' partitions of ``table`` (with their ``source`` column restored)."""
-    frames = []
-    for s in SPECS:
-        path = wh.partition_path(table, "source", s.name)
-        if not path.exists():
-            if required:
-                raise dg.Failure(f"{table}: source {s.name!r} has not been ingested; materialise {s.name}_raw first")
-            continue
-        frames.append(pl.read_parquet(path).drop("run_id", strict=False).with_columns(source=pl.lit(s.name)))
-    if not frames:
-        return pl.DataFrame(schema=schema)
-    df = pl.concat(frames, how="diagonal_relaxed")  # a partition from an older version may lack a newer column
-    return df.select(list(schema)) if schema else df
+    """All configured sources' partitions of ``table``, with their ``source`` column."""
+    return store_read(wh, table, [s.name for s in SPECS], schema, required)
 
 
 def _write_by_source(context: dg.AssetExecutionContext, wh: Warehouse, table: str, df: pl.DataFrame, inputs: dict):
@@ -104,7 +94,7 @@ def _write_by_source(context: dg.AssetExecutionContext, wh: Warehouse, table: st
 
 
 @dg.asset(
-    group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"},
+    deps=RAW_KEYS, kinds={"duckdb", "parquet"},
     check_specs=[dg.AssetCheckSpec(name, asset="agent_turns", blocking=True, description=desc)
                  for name, desc in [*((n, d) for n, (d, _) in CHECKS.items()), (ACCOUNTING, ACCOUNTING_RULE)]],
 )
@@ -121,7 +111,7 @@ def agent_turns(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     outcomes = evaluate(turns, stats, quarantined)
     results = [dg.AssetCheckResult(check_name=o.name, passed=o.passed, metadata=o.metadata) for o in outcomes]
     if all(o.passed for o in outcomes):
-        _write_by_source(context, wh, "agent_turns", turns, {"staged_turns": str(turns.height)})
+        _write_by_source(context, wh, "agent_turns", turns, {"staged_turns": frame_fingerprint(turns)})
     else:
         failed = {o.name: o.metadata.get("rows", o.metadata) for o in outcomes if not o.passed}
         context.log.error(f"agent_turns checks failed; the agent_turns table was not written: {failed}")
@@ -133,32 +123,32 @@ def agent_turns(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     })
 
 
-@dg.asset(group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"})
+@dg.asset(deps=RAW_KEYS, kinds={"duckdb", "parquet"})
 def tool_spans(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Every tool invocation of every real trace: tool name, start/end, duration, exit code, and resource
     telemetry (CPU, peak RSS, disk I/O) where the source records it."""
     _require_config()
     wh = warehouse.get()
     spans = read_by_source(wh, "staged_spans", SPAN_SCHEMA, required=True)
-    _write_by_source(context, wh, "tool_spans", spans, {"staged_spans": str(spans.height)})
+    _write_by_source(context, wh, "tool_spans", spans, {"staged_spans": frame_fingerprint(spans)})
     top = spans.group_by("tool_name").len().sort("len", descending=True).head(10)
     return dg.MaterializeResult(metadata={"dagster/row_count": spans.height, "top_tools": dg.MetadataValue.md(_md(top))})
 
 
-@dg.asset(group_name="sources", code_version=settings.code_version(), deps=RAW_KEYS, kinds={"duckdb", "parquet"})
+@dg.asset(deps=RAW_KEYS, kinds={"duckdb", "parquet"})
 def arrivals(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Request arrivals from arrival-only traces (Azure LLM inference CSV, Mooncake FAST'25 JSONL):
     ms from the file's first request, input and output tokens."""
     _require_config()
     wh = warehouse.get()
     df = read_by_source(wh, "staged_arrivals", ARRIVAL_SCHEMA, required=True)
-    _write_by_source(context, wh, "arrivals", df, {"staged_arrivals": str(df.height)})
+    _write_by_source(context, wh, "arrivals", df, {"staged_arrivals": frame_fingerprint(df)})
     per_file = df.group_by("file").agg(pl.len().alias("requests"), pl.col("input_tokens").median().alias("median_input"),
                                        pl.col("output_tokens").median().alias("median_output"))
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height, "per_file": dg.MetadataValue.md(_md(per_file))})
 
 
-@dg.asset(group_name="sources", code_version=settings.code_version(), deps=[agent_turns, tool_spans],
+@dg.asset(deps=[agent_turns, tool_spans],
           kinds={"duckdb", "parquet"})
 def agent_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per real trace: turns, initial and largest prompt, token totals, LLM / tool / gap time,
@@ -166,11 +156,11 @@ def agent_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     wh = warehouse.get()
     turns, spans = read_by_source(wh, "agent_turns", TURN_SCHEMA), read_by_source(wh, "tool_spans", SPAN_SCHEMA)
     df = aggregate.sessions(turns, spans)
-    _write_by_source(context, wh, "agent_sessions", df, {"agent_turns": str(turns.height)})
+    _write_by_source(context, wh, "agent_sessions", df, {"agent_turns": frame_fingerprint(turns)})
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
-@dg.asset(group_name="sources", code_version=settings.code_version(), deps=[agent_turns, tool_spans],
+@dg.asset(deps=[agent_turns, tool_spans],
           kinds={"duckdb", "parquet"})
 def openhands_trace_shapes(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per-trajectory shape statistics of the OpenHands sources — turns, tokens per step, tool-call counts and
@@ -180,14 +170,14 @@ def openhands_trace_shapes(context: dg.AssetExecutionContext, warehouse: Warehou
     turns = read_by_source(wh, "agent_turns", TURN_SCHEMA).filter(pl.col("source").is_in(names))
     spans = read_by_source(wh, "tool_spans", SPAN_SCHEMA).filter(pl.col("source").is_in(names))
     shapes = aggregate.openhands_trace_shapes(turns, spans)
+    run = pl.lit(context.run.run_id)
     files = [wh.write_partition("openhands_trace_shapes", "source", n,
-                                shapes.filter(pl.col("source") == n).drop("source").with_columns(run_id=pl.lit(context.run.run_id)))
+                                shapes.filter(pl.col("source") == n).drop("source").with_columns(run_id=run))
              for n in names]
-    record_lineage(context, wh, {"agent_turns": str(turns.height)}, files, shapes.height)
+    record_lineage(context, wh, {"agent_turns": frame_fingerprint(turns)}, files, shapes.height)
     return dg.MaterializeResult(metadata={"dagster/row_count": shapes.height,
                                           **{k: v for k, v in aggregate.shape_summary(shapes).items() if v is not None}})
 
 
 def _md(df: pl.DataFrame) -> str:
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "".join("| " + " | ".join(str(v) for v in row) + " |\n" for row in df.rows())
+    return md_table(df.columns, df.rows())
