@@ -17,6 +17,9 @@ import orjson
 
 JSONDecodeError = orjson.JSONDecodeError
 _KEY_TOKEN = re.compile(rb'"\s*:')
+# every string literal, and whether a colon follows it (a key): strings never nest, so a left-to-right scan
+# of the literals sees keys exactly, whatever '":' text the values hold
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?')
 
 
 class DuplicateKeyError(ValueError):
@@ -48,6 +51,11 @@ def _key_tokens(data: bytes) -> int:
     return data.count(b'":')
 
 
+def _exact_key_count(data: bytes) -> int:
+    found = _STRING.findall(data)  # the colon group of each literal: b"" unless the literal is a key
+    return len(found) - found.count(b"")
+
+
 def _find_duplicate(raw: bytes | str) -> None:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -72,6 +80,7 @@ def loads(raw: bytes | bytearray | memoryview | str) -> Any:
         tokens = _key_tokens(data)
         if isinstance(obj, dict) and tokens == len(obj):
             return obj
-        if tokens != _count_keys(obj):
+        keys = _count_keys(obj)
+        if tokens != keys and _exact_key_count(data) != keys:
             _find_duplicate(data)
     return obj
