@@ -123,3 +123,19 @@ def test_readers_do_not_wait_for_a_writer_holding_the_duckdb_file(tmp_path: Path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_lake_given_as_a_url_is_written_and_read_through_fsspec():
+    """An object-store lake is a configuration change: fsspec's in-memory filesystem stands in for one."""
+    import uuid
+
+    url = f"memory://lake-{uuid.uuid4().hex[:8]}"
+    wh = Warehouse(database="/nonexistent/never-opened.duckdb", lake=url, deferred=True)
+    wh.write_partition("reference_cache_stats", "trace", "x", _stats(0.25))
+    assert wh.read_table("reference_cache_stats").height == 0  # held back until its lineage
+    wh.record_lineage(_record())
+    assert wh.store.url.startswith("memory://") and not wh.store.local
+    assert wh.partition_values("reference_cache_stats") == ["x"]
+    assert wh.read_table("reference_cache_stats")["hit_rate"].to_list() == [0.25]
+    assert wh.lineage()["run_id"].to_list() == ["run-1"]
+    assert wh.fingerprint("reference_cache_stats", "x") == Warehouse(lake=url).fingerprint("reference_cache_stats", "x")
