@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -37,6 +38,8 @@ class Fit:
     ad: float = math.nan
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     note: str = ""
+    ks_heldout: float = math.nan  # the same family refitted on the training traces, scored on the held-out ones
+    params_train: dict[str, Any] | None = None  # its parameters on the training traces
 
     @property
     def aic(self) -> float:
