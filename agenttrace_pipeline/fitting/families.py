@@ -23,6 +23,9 @@ SCIPY = {
     "exponential": (stats.expon, ("scale",)),
 }
 
+# family -> the location-scale distribution of log x (shape = 1 / its scale, scale = exp(its location))
+_LOG_SCALE = {"fisk": stats.logistic, "weibull": stats.gumbel_l}
+
 
 @dataclass
 class Fit:
@@ -81,6 +84,12 @@ def fit_family(family: str, x: np.ndarray, cap: float | None = None) -> Fit:
         theta0 = (float(logs.std()) or 1e-6, float(math.exp(logs.mean())))
     elif family == "exponential":
         theta0 = (float(obs.mean()),)
+    elif family in _LOG_SCALE:
+        # on log x, fisk is a logistic and weibull a (left) Gumbel: scipy fits those by solving their score
+        # equations, ~10-35x faster than the generic optimiser on x, to the same maximum (the Jacobian 1/x
+        # does not depend on the parameters)
+        mu, s = _LOG_SCALE[family].fit(np.log(obs))
+        theta0 = (1.0 / s, math.exp(mu))
     else:
         raw = dist.fit(obs, floc=0)
         theta0 = (raw[0], raw[-1])
