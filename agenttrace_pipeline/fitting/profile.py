@@ -19,7 +19,7 @@ import orjson
 
 from agenttrace_pipeline.fitting.delay import delay_config
 from agenttrace_pipeline.fitting.quantities import BLOCK, SourceData
-from agenttrace_pipeline.fitting.select import MIN_VALUES, QuantityFit
+from agenttrace_pipeline.fitting.select import MIN_VALUES
 from agenttrace_pipeline.fitting.vocabulary import put
 
 PROFILE_QUANTITIES = ("layer2_tokens", "new_input_tokens", "output_tokens", "inter_turn_gap_ms", "turns_per_session")
@@ -36,10 +36,6 @@ class Chosen:
     n: int
     confidence: str = "high"
 
-    @property
-    def quantiles(self) -> list[float] | None:
-        return self.params.get("quantiles")
-
     @classmethod
     def from_row(cls, row: Mapping[str, Any], train: bool = False) -> Chosen:
         """From a chosen ``distribution_fits`` row; ``train``: its refit on the training traces instead."""
@@ -47,15 +43,6 @@ class Chosen:
         if raw is None:
             raise ValueError(f"{row['source']}/{row['quantity']}: no refit on the training traces")
         return cls(row["family"], orjson.loads(raw), row["fit_id"], int(row["n_train"] if train else row["n"]), row["confidence"])
-
-    @classmethod
-    def of(cls, qf: QuantityFit, fit_id: str = "", train: bool = False) -> Chosen:
-        """From a :class:`QuantityFit` (its fit on every value, or with ``train`` its training refit)."""
-        f = qf.chosen
-        params = (f.params_train if train else {"quantiles": qf.quantiles} if f.family == "empirical" else f.params)
-        if params is None:
-            raise ValueError(f"{qf.quantity}: no refit on the training traces")
-        return cls(f.family, dict(params), fit_id, qf.n_train if train else qf.n, qf.confidence)
 
 
 def required(data: SourceData) -> tuple[str, ...]:

@@ -31,8 +31,13 @@ def three_sources() -> pl.DataFrame:
                       agent_turns("sample", 30, seed=3, model="gpt-4o")])
 
 
-def test_small_sources_get_low_confidence_profiles_and_samples_stay_out_of_the_pool(three_sources):
-    out = _export(three_sources, samples=("sample",))
+@pytest.fixture(scope="module")
+def exported(three_sources):
+    return _export(three_sources, samples=("sample",))
+
+
+def test_small_sources_get_low_confidence_profiles_and_samples_stay_out_of_the_pool(exported):
+    out = exported
     rows = {r["profile"]: r for r in out.table.iter_rows(named=True)}
     assert set(rows) == {"fitted_big", "fitted_small", "fitted_sample", "fitted_pooled_coding_agents"}
     assert rows["fitted_big"]["confidence"] == "high" and orjson.loads(rows["fitted_big"]["low_confidence_reasons"]) == []
@@ -49,11 +54,10 @@ def test_small_sources_get_low_confidence_profiles_and_samples_stay_out_of_the_p
         assert generated_quantities(profile, n=50)["turns_per_session"].size == 50
 
 
-def test_max_prompt_tokens_is_the_models_context_window(three_sources):
-    out = _export(three_sources, samples=("sample",))
-    tokens = dict(out.table.select("profile", "max_prompt_tokens").iter_rows())
+def test_max_prompt_tokens_is_the_models_context_window(three_sources, exported):
+    tokens = dict(exported.table.select("profile", "max_prompt_tokens").iter_rows())
     assert tokens["fitted_big"] == 131_072 and tokens["fitted_small"] == 200_000 and tokens["fitted_sample"] == 128_000
-    configured = _export(three_sources, samples=("sample",), windows={"big": 64_000})
+    configured = _export(three_sources.filter(pl.col("source") == "big"), windows={"big": 64_000})
     assert configured.profiles["fitted_big"]["max_prompt_tokens"] == 64_000
     assert configured.profiles["fitted_big"]["fit"]["context_window"]["basis"].startswith("context_window of the source")
 
@@ -65,9 +69,8 @@ def test_when_every_source_is_a_sample_the_pooled_profile_says_so(three_sources)
     assert fit["sources"] == ["big", "sample", "small"]
 
 
-def test_the_round_trip_reports_held_out_ks_beside_the_noise_floor(three_sources):
-    out = _export(three_sources, samples=("sample",))
-    big = out.roundtrip.filter(pl.col("profile") == "fitted_big")
+def test_the_round_trip_reports_held_out_ks_beside_the_noise_floor(exported):
+    big = exported.roundtrip.filter(pl.col("profile") == "fitted_big")
     assert big["quantity"].to_list() == ["initial_context", "new_input_tokens", "output_tokens", "inter_turn_gap_ms",
                                          "turns_per_session"]
     assert big["ks_heldout"].null_count() == 0 and big["ks_noise_floor"].null_count() == 0

@@ -43,7 +43,8 @@ def _read_fits(wh: Warehouse) -> pl.DataFrame:
                           description="Every fitted (source, quantity) has exactly one chosen fit."),
         dg.AssetCheckSpec("chosen_fits_within_ks_threshold", asset="distribution_fits",
                           description="The chosen fit's one-sample KS is below its threshold (0.05 for new tokens, "
-                          "output and gaps; 0.08 for turns and initial context); otherwise a warning with the reason."),
+                          "output and gaps; 0.08 for turns and initial context; the 5 % critical value of the KS "
+                          "when that is larger, for few values); otherwise a warning with the reason."),
     ],
 )
 def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
