@@ -106,8 +106,13 @@ def test_only_the_bundled_samples_still_give_a_usable_profile(isolated: Path, tm
 
 
 def test_with_nothing_fitted_the_profile_tables_are_written_with_their_columns(isolated: Path):
-    _materialize([generator_profiles])
     wh = Warehouse()
+    wh.write_partition("distribution_fits", "source", "removed_source", pl.DataFrame({"quantity": ["x"], "old": [1]}))
+    result = dg.materialize([distribution_fits], resources={"warehouse": WarehouseResource()},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert _checks(result) == {"every_quantity_has_a_chosen_fit": False, "chosen_fits_within_ks_threshold": True}
+    assert not (wh.lake / "distribution_fits" / "source=removed_source").exists()  # fits never outlive their source
+    _materialize([generator_profiles])
     for table, schema in (("generator_profiles", schemas.GENERATOR_PROFILES), ("profile_roundtrip", schemas.PROFILE_ROUNDTRIP)):
         df = wh.query(f"SELECT * FROM {table}")
         assert df.height == 0 and set(schema) | {"run_id"} <= set(df.columns)

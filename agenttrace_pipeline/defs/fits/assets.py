@@ -61,9 +61,14 @@ def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     turns, arr = read_by_source(wh, "agent_turns", TURN_SCHEMA), read_by_source(wh, "arrivals", ARRIVAL_SCHEMA)
     run = fit_all(turns, arr, samples=_samples(wh), context_windows=_context_windows())
     df = fits_frame(run)
+    fitted = df["source"].unique().sort().to_list()
     files = [wh.write_partition("distribution_fits", "source", src, df.filter(pl.col("source") == src).drop("source")
                                 .with_columns(run_id=pl.lit(context.run.run_id)))
-             for src in df["source"].unique().sort().to_list()]
+             for src in fitted]
+    # fits of sources this run did not fit (removed from the sources config) would outlive their data
+    for stale in sorted({p.parent.name.split("=", 1)[1] for p in (wh.lake / "distribution_fits").glob("source=*/data.parquet")}
+                        - set(fitted)):
+        wh.drop_partition("distribution_fits", "source", stale)
     report = settings.output_root() / "fits" / "fit_report.html"
     with atomic_writer(report) as fh:
         fh.write(render_run(run).encode())
