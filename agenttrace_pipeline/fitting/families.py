@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -21,6 +22,9 @@ SCIPY = {
     "fisk": (stats.fisk, ("shape", "scale")),
     "exponential": (stats.expon, ("scale",)),
 }
+
+# family -> the location-scale distribution of log x (shape = 1 / its scale, scale = exp(its location))
+_LOG_SCALE = {"fisk": stats.logistic, "weibull": stats.gumbel_l}
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Fit:
     ad: float = math.nan
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     note: str = ""
+    ks_heldout: float = math.nan  # the same family refitted on the training traces, scored on the held-out ones
+    params_train: dict[str, Any] | None = None  # its parameters on the training traces
 
     @property
     def aic(self) -> float:
@@ -78,6 +84,12 @@ def fit_family(family: str, x: np.ndarray, cap: float | None = None) -> Fit:
         theta0 = (float(logs.std()) or 1e-6, float(math.exp(logs.mean())))
     elif family == "exponential":
         theta0 = (float(obs.mean()),)
+    elif family in _LOG_SCALE:
+        # on log x, fisk is a logistic and weibull a (left) Gumbel: scipy fits those by solving their score
+        # equations, ~10-35x faster than the generic optimiser on x, to the same maximum (the Jacobian 1/x
+        # does not depend on the parameters)
+        mu, s = _LOG_SCALE[family].fit(np.log(obs))
+        theta0 = (1.0 / s, math.exp(mu))
     else:
         raw = dist.fit(obs, floc=0)
         theta0 = (raw[0], raw[-1])

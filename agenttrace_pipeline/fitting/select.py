@@ -20,6 +20,7 @@ from agenttrace_pipeline.fitting.mixture import fit_lognormal_mixture, mixture_c
 QUANTILE_POINTS = 201
 BOOTSTRAP = 40
 BOOTSTRAP_MAX_N = 2000
+MIN_VALUES = 20  # fewer values than this: a quantile table only, marked low confidence
 
 
 @dataclass
@@ -33,6 +34,10 @@ class QuantityFit:
     baseline: Fit  # AIPerf's method: a lognormal from the sample mean and median
     cap: float | None = None
     notes: list[str] = field(default_factory=list)
+    confidence: str = "high"  # "low": fewer than MIN_VALUES values
+    n_train: int = 0  # values from training traces / held-out traces (see holdout.py)
+    n_heldout: int = 0
+    noise_floor: float | None = None  # two-sample KS, training vs held-out values
 
 
 def model_cdf(fit: Fit, quantiles: list[float] | None = None):
@@ -105,8 +110,20 @@ def _score(fit: Fit, x: np.ndarray, discrete: bool, quantiles=None) -> Fit:
     return fit
 
 
-def _refit(family: str, x: np.ndarray, cap) -> Fit:
+def refit(family: str, x: np.ndarray, cap) -> Fit:
+    """``family`` (a parametric one or the mixture) fitted to ``x`` again, e.g. on a resample or a subset."""
     return fit_lognormal_mixture(x) if family == "lognormal_mixture" else fit_family(family, x, cap)
+
+
+def positive(values: np.ndarray, discrete: bool) -> np.ndarray:
+    """Finite values raised to 1 (integer quantities) or 0.001 (continuous ones): the families are positive."""
+    x = np.maximum(np.asarray(values, dtype=float), 1.0 if discrete else 1e-3)
+    return x[np.isfinite(x)]
+
+
+def table(x: np.ndarray) -> list[float]:
+    """The empirical quantile table of ``x``: values at QUANTILE_POINTS evenly spaced probabilities."""
+    return np.quantile(x, np.linspace(0, 1, QUANTILE_POINTS)).tolist()
 
 
 def fit_quantity(
@@ -118,20 +135,25 @@ def fit_quantity(
     discrete: bool = True,
     ks_threshold: float = 0.05,
     seed: int = 0,
+    min_values: int = MIN_VALUES,
 ) -> QuantityFit:
-    """Fit, score and choose a distribution for positive ``values`` (raised to 1 for integer quantities, to
-    0.001 for continuous ones: the families are positive)."""
-    x = np.maximum(np.asarray(values, dtype=float), 1.0 if discrete else 1e-3)
-    x = x[np.isfinite(x)]
-    if x.size < 5:
-        raise ValueError(f"{quantity}: {x.size} values are too few to fit (need 5)")
+    """Fit, score and choose a distribution for positive ``values`` (see :func:`positive`). With fewer than
+    ``min_values`` values only the quantile table is fitted, marked low confidence; none at all is an error."""
+    x = positive(values, discrete)
+    if x.size == 0:
+        raise ValueError(f"{quantity}: no values to fit")
+    quantiles = table(x)
+    empirical = _score(Fit("empirical", {"points": float(QUANTILE_POINTS)}, int(x.size), math.nan, QUANTILE_POINTS),
+                       x, discrete, quantiles)
+    baseline = _score(aiperf_baseline(x), x, discrete)
+    if x.size < min_values:
+        empirical.note = f"low confidence: {x.size} values (< {min_values}), quantile table only"
+        return QuantityFit(quantity, int(x.size), discrete, [empirical], empirical, quantiles, baseline,
+                           notes=[empirical.note], confidence="low")
     cap = detect_cap(x)
     fits = [_score(fit_family(f, x, cap), x, discrete) for f in families if f in SCIPY]
     if mixture:
         fits.append(_score(fit_lognormal_mixture(x), x, discrete))
-    quantiles = np.quantile(x, np.linspace(0, 1, QUANTILE_POINTS)).tolist()
-    empirical = _score(Fit("empirical", {"points": float(QUANTILE_POINTS)}, int(x.size), math.nan, QUANTILE_POINTS),
-                       x, discrete, quantiles)
     best = min(fits, key=lambda f: f.aic)
     notes = [f"right-censored at {cap:g} ({best.censored} values)"] if cap is not None else []
     if best.ks <= ks_threshold:
@@ -142,7 +164,6 @@ def fit_quantity(
         notes.append(chosen.note)
     if chosen.family != "empirical":
         chosen.ci = _bootstrap(chosen, x, cap, seed)
-    baseline = _score(aiperf_baseline(x), x, discrete)
     return QuantityFit(quantity, int(x.size), discrete, [*fits, empirical], chosen, quantiles, baseline, cap, notes)
 
 
@@ -154,10 +175,10 @@ def _bootstrap(fit: Fit, x: np.ndarray, cap, seed: int) -> dict[str, tuple[float
     for _ in range(BOOTSTRAP):
         sample = rng.choice(x, size=m, replace=True)
         try:
-            refit = _refit(fit.family, sample, cap)
+            again = refit(fit.family, sample, cap)
         except (ValueError, FloatingPointError, RuntimeError):
             continue
-        for k, v in refit.params.items():
+        for k, v in again.params.items():
             draws[k].append(v)
     scale = math.sqrt(m / x.size)  # a resample of m < n values is wider by sqrt(n / m)
     out = {}

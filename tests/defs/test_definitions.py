@@ -34,6 +34,7 @@ EXPECTED_CHECKS = {
     ("agent_turns", "quarantine_accounts_for_every_record", True),
     ("distribution_fits", "every_quantity_has_a_chosen_fit", True),
     ("distribution_fits", "chosen_fits_within_ks_threshold", False),
+    ("generator_profiles", "profile_roundtrip_within_targets", False),
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}

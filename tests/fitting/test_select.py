@@ -63,3 +63,12 @@ def test_the_table_cdf_has_atoms_and_ks_respects_integer_data():
 
     lognorm = stats.lognorm(1, scale=np.exp(3)).cdf
     assert ks_statistic(ints, lognorm, discrete=True) < 0.03 < ks_statistic(ints, lognorm, discrete=False)
+
+
+def test_a_handful_of_values_gets_a_table_marked_low_confidence():
+    qf = fit_quantity("turns", np.array([7.0, 12.0, 30.0]))
+    assert qf.confidence == "low" and [f.family for f in qf.fits] == ["empirical"] and qf.chosen.family == "empirical"
+    assert qf.chosen.note == "low confidence: 3 values (< 20), quantile table only"
+    assert qf.quantiles[0] == 7.0 and qf.quantiles[-1] == 30.0
+    with pytest.raises(ValueError, match="turns: no values to fit"):
+        fit_quantity("turns", np.array([]))
