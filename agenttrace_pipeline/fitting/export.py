@@ -8,7 +8,6 @@ usable profile. The pooled profile leaves out sources that fell back to their sa
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +42,9 @@ class ProfileExport:
 def content_fingerprint(frame: pl.DataFrame) -> str:
     """sha256 of a frame's rows (values only: not the run that wrote them, not a row count), so the same
     data give the same fingerprint in every run (row hashes are stable within one polars version)."""
-    rows = frame.drop("run_id", strict=False)
-    sha = hashlib.sha256(orjson.dumps(rows.columns))
-    sha.update(rows.hash_rows(seed=0).to_numpy().tobytes())
-    return sha.hexdigest()
+    from agenttrace_pipeline.store.lineage import frame_fingerprint
+
+    return frame_fingerprint(frame.drop("run_id", strict=False))
 
 
 def source_fingerprints(turns: pl.DataFrame) -> dict[str, str]:

@@ -88,10 +88,16 @@ class Lake:
             pass
 
     def remove(self, path: str) -> bool:
-        """Delete one file of the lake; True if it existed."""
+        """Delete one file of the lake (and its folder once empty); True if it existed."""
         if not self.fs.exists(path):
             return False
         self.fs.rm(path)
+        folder = posixpath.dirname(path)
+        try:
+            if self.local and not self.fs.ls(folder):
+                self.fs.rmdir(folder)
+        except OSError:  # another writer put a file there meanwhile
+            pass
         return True
 
     def sha256(self, path: str) -> str:

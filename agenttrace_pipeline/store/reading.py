@@ -29,3 +29,8 @@ def read_by_source(wh: Warehouse, table: str, sources: Iterable[str], schema: di
         return pl.DataFrame(schema=schema or {})
     df = pl.concat(frames, how="diagonal_relaxed")  # a partition from an older version may lack a newer column
     return df.select(list(schema)) if schema else df
+
+
+def read_all_sources(wh: Warehouse, table: str, schema: dict | None = None) -> pl.DataFrame:
+    """Every source partition of ``table`` present in the lake, with its ``source`` column."""
+    return read_by_source(wh, table, wh.partition_values(table), schema)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from agenttrace_pipeline.fitting import schemas as fit_schemas
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
 
 RUN = {"run_id": pl.String()}
@@ -74,20 +75,12 @@ _SPECS = [
                "tool_time_ms": pl.Float64(), "started_at": _DT, "last_turn_at": _DT, "duration_ms": pl.Int64(),
                "tool_mix": pl.List(pl.Struct({"tool_name": pl.String(), "calls": pl.UInt32()}))} | RUN,
               "Per OpenHands trajectory: turns, tokens per step, tool-call counts and mix, durations."),
-    TableSpec("distribution_fits", "source",
-              {"quantity": pl.String(), "family": pl.String(), "params": pl.String(), "ci": pl.String(),
-               "n": pl.Int64(), "censored": pl.Int64(), "loglik": pl.Float64(), "aic": pl.Float64(),
-               "bic": pl.Float64(), "ks": pl.Float64(), "ad": pl.Float64(), "chosen": pl.Boolean(),
-               "note": pl.String(), "fit_id": pl.String()} | RUN,
-              "Every candidate fit per (source, quantity): family, params (JSON), CI, n, loglik, AIC, BIC, KS, AD."),
-    TableSpec("generator_profiles", "run",
-              {"profile": pl.String(), "source": pl.String(), "path": pl.String(), "config": pl.String(),
-               "fit_ids": pl.String(), "source_fingerprints": pl.String()} | RUN,
-              "The exported generator profiles: name, source, path, config JSON, fit ids and source fingerprints."),
-    TableSpec("profile_roundtrip", "run",
-              {"profile": pl.String(), "quantity": pl.String(), "n_data": pl.Int64(), "ks_profile": pl.Float64(),
-               "ks_aiperf_baseline": pl.Float64(), "target": pl.Float64(), "passes": pl.Boolean()} | RUN,
-              "Round trip of each profile: two-sample KS between the source and generated sessions."),
+    TableSpec("distribution_fits", "source", _minus(fit_schemas.DISTRIBUTION_FITS, "source") | RUN,
+              "Every candidate fit per (source, quantity): family, params, CI, AIC/BIC, in-sample and held-out KS."),
+    TableSpec("generator_profiles", "run", fit_schemas.GENERATOR_PROFILES | RUN,
+              "The exported generator profiles: name, source(s), path, config JSON, confidence, fit ids."),
+    TableSpec("profile_roundtrip", "run", fit_schemas.PROFILE_ROUNDTRIP | RUN,
+              "Round trip of each profile: two-sample KS between its source and generated sessions, held out too."),
     TableSpec("mooncake_reference_requests", "trace", _TRACE_ROWS | RUN,
               "Every request of every ingested reference Mooncake trace."),
     TableSpec("reference_cache_stats", "trace",

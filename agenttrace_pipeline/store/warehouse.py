@@ -63,6 +63,7 @@ class Warehouse:
         self.store = Lake(lake if lake else settings.lake_root(self.database))
         self.deferred = deferred
         self._pending: list[Staged] = []
+        self._pending_drops: list[str] = []
 
     def __repr__(self) -> str:
         return f"Warehouse(database={str(self.database)!r}, lake={self.store.url!r})"
@@ -101,15 +102,27 @@ class Warehouse:
         pending, self._pending = self._pending, []
         for staged in pending:
             self.store.commit(staged)
+        drops, self._pending_drops = self._pending_drops, []
+        for path in drops:
+            self.store.remove(path)
 
     def discard(self) -> None:
         """Drop every held-back partition (a failed materialisation leaves the lake as it was)."""
         pending, self._pending = self._pending, []
         for staged in pending:
             self.store.discard(staged)
+        self._pending_drops.clear()
 
     def drop_partition(self, table: str, column: str, value: str) -> bool:
-        return self.store.remove(self.partition_file(table, column, value))
+        """Remove a partition (with the other writes when deferred); True if it exists."""
+        path = self.partition_file(table, column, value)
+        if not self.store.exists(path):
+            return False
+        if self.deferred:
+            self._pending_drops.append(path)
+        else:
+            self.store.remove(path)
+        return True
 
     def record_lineage(self, rec: LineageRecord) -> None:
         """Commit the held-back partitions, then write the lineage record (its presence marks the commit)."""

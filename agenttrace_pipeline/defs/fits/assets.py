@@ -6,13 +6,14 @@ import polars as pl
 
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
-from agenttrace_pipeline.defs.sources.assets import SPECS, agent_turns, arrivals, read_by_source
 from agenttrace_pipeline.fitting import schemas, summary
 from agenttrace_pipeline.fitting.export import content_fingerprint, export_profiles, source_fingerprints
 from agenttrace_pipeline.fitting.report import render_run
 from agenttrace_pipeline.fitting.run import fit_all, fits_frame
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, TURN_SCHEMA
+from agenttrace_pipeline.sources.config import SourceConfigError, load_sources
 from agenttrace_pipeline.store.atomic import atomic_writer, sha256_file
+from agenttrace_pipeline.store.reading import read_all_sources
 from agenttrace_pipeline.store.warehouse import Warehouse
 
 ROUNDTRIP_CHECK = "profile_roundtrip_within_targets"
@@ -20,24 +21,24 @@ ROUNDTRIP_CHECK = "profile_roundtrip_within_targets"
 
 def _samples(wh: Warehouse) -> set[str]:
     """Sources whose last ingest fell back to their bundled sample (``source_ingest_stats.used_fallback``)."""
-    stats = read_by_source(wh, "source_ingest_stats", {})
+    stats = read_all_sources(wh, "source_ingest_stats")
     return set(stats.filter("used_fallback")["source"].to_list()) if "used_fallback" in stats.columns else set()
 
 
 def _context_windows() -> dict[str, int | None]:
-    # read with getattr: sources configs written before context_window existed have no such field
-    return {s.name: getattr(s, "context_window", None) for s in SPECS}
+    """Each configured source's context window (an invalid sources file already failed the source assets)."""
+    try:
+        return {s.name: s.context_window for s in load_sources()}
+    except SourceConfigError:
+        return {}
 
 
 def _read_fits(wh: Warehouse) -> pl.DataFrame:
-    if not any((wh.lake / "distribution_fits").glob("*/data.parquet")):
-        return schemas.frame([], schemas.DISTRIBUTION_FITS)
-    fits = pl.read_parquet(wh.lake / "distribution_fits" / "*" / "data.parquet", hive_partitioning=True)
-    return fits.select(list(schemas.DISTRIBUTION_FITS))
+    return read_all_sources(wh, "distribution_fits", schemas.DISTRIBUTION_FITS)
 
 
 @dg.asset(
-    group_name="fits", code_version=settings.code_version(), deps=[agent_turns, arrivals], kinds={"duckdb", "parquet", "html"},
+    deps=["agent_turns", "arrivals"], kinds={"duckdb", "parquet", "html"},
     check_specs=[
         dg.AssetCheckSpec("every_quantity_has_a_chosen_fit", asset="distribution_fits", blocking=True,
                           description="Every fitted (source, quantity) has exactly one chosen fit."),
@@ -58,7 +59,7 @@ def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     ``ks_noise_floor``). Arrival-trace inter-arrival times are classified Poisson or bursty. Table
     ``distribution_fits`` and the offline report ``outputs/fits/fit_report.html``."""
     wh = warehouse.get()
-    turns, arr = read_by_source(wh, "agent_turns", TURN_SCHEMA), read_by_source(wh, "arrivals", ARRIVAL_SCHEMA)
+    turns, arr = read_all_sources(wh, "agent_turns", TURN_SCHEMA), read_all_sources(wh, "arrivals", ARRIVAL_SCHEMA)
     run = fit_all(turns, arr, samples=_samples(wh), context_windows=_context_windows())
     df = fits_frame(run)
     fitted = df["source"].unique().sort().to_list()
@@ -66,8 +67,7 @@ def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                                 .with_columns(run_id=pl.lit(context.run.run_id)))
              for src in fitted]
     # fits of sources this run did not fit (removed from the sources config) would outlive their data
-    for stale in sorted({p.parent.name.split("=", 1)[1] for p in (wh.lake / "distribution_fits").glob("source=*/data.parquet")}
-                        - set(fitted)):
+    for stale in sorted(set(wh.partition_values("distribution_fits")) - set(fitted)):
         wh.drop_partition("distribution_fits", "source", stale)
     report = settings.output_root() / "fits" / "fit_report.html"
     with atomic_writer(report) as fh:
@@ -90,7 +90,7 @@ def distribution_fits(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 
 @dg.asset(
-    group_name="fits", code_version=settings.code_version(), deps=[distribution_fits, agent_turns], kinds={"duckdb", "json"},
+    deps=[distribution_fits, "agent_turns"], kinds={"duckdb", "json"},
     check_specs=[dg.AssetCheckSpec(
         ROUNDTRIP_CHECK, asset="generator_profiles",
         description="Every profile's round trip is within target for every quantity: in-sample KS within its target and "
@@ -105,8 +105,8 @@ def generator_profiles(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     compared with its source by two-sample KS, beside AIPerf's mean/median lognormals, and a profile fitted on
     70 % of the traces compared with the other 30 % beside their noise floor (``profile_roundtrip``)."""
     wh = warehouse.get()
-    turns, fits = read_by_source(wh, "agent_turns", TURN_SCHEMA), _read_fits(wh)
-    arrival_files = read_by_source(wh, "arrivals", ARRIVAL_SCHEMA)["file"].unique().sort().to_list()
+    turns, fits = read_all_sources(wh, "agent_turns", TURN_SCHEMA), _read_fits(wh)
+    arrival_files = read_all_sources(wh, "arrivals", ARRIVAL_SCHEMA)["file"].unique().sort().to_list()
     out_dir = settings.profiles_dir()
     result = export_profiles(turns, fits, out_dir, samples=_samples(wh), arrival_files=arrival_files,
                              context_windows=_context_windows())
@@ -123,6 +123,7 @@ def generator_profiles(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         context.log.info(line)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": result.table.height, "profiles": result.table["profile"].to_list(),
+                  "profile_paths": {n: str(out_dir / f"{n}.json") for n in result.profiles},
                   "low_confidence": result.table.filter(pl.col("confidence") == "low")["profile"].to_list(),
                   "skipped": result.skipped or "none", "roundtrip": dg.MetadataValue.md(summary.roundtrip_md(result.roundtrip))},
         check_results=[dg.AssetCheckResult(check_name=ROUNDTRIP_CHECK, passed=not failing, severity=dg.AssetCheckSeverity.WARN,
