@@ -78,9 +78,9 @@ def test_max_errors_stops_early(tmp_path: Path):
 
 
 def test_conflicts_found_across_chunk_flushes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import agenttrace_pipeline.trace.validator as v
+    import agenttrace_pipeline.trace.row_checks as rc
 
-    monkeypatch.setattr(v, "_FLUSH_IDS", 4)  # force many small chunks
+    monkeypatch.setattr(rc, "FLUSH_IDS", 4)  # force many small chunks
     rows = [{"timestamp": i, "input_length": 600, "output_length": 1, "hash_ids": [2 * i, 2 * i + 1]} for i in range(20)]
     rows.append({"timestamp": 99, "input_length": 1536, "output_length": 1, "hash_ids": [0, 3, 100]})
     path = tmp_path / "t.jsonl"
