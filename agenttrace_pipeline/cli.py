@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from agenttrace_pipeline import __version__, settings
+from agenttrace_pipeline.trace.model import BLOCK_SIZE, MAX_LINE_BYTES
 
 app = typer.Typer(
     name="agenttrace",
@@ -47,15 +48,20 @@ def _root(
 @validate_app.command("mooncake-trace")
 def validate_mooncake_trace(
     input: Annotated[Path, typer.Option("--input", "-i", help="Mooncake JSONL trace to check.")],
-    block_size: Annotated[int, typer.Option(min=1, help="Tokens per hash-id block.")] = 512,
+    block_size: Annotated[int, typer.Option(min=1, help="Tokens per hash-id block.")] = BLOCK_SIZE,
     max_errors: Annotated[int, typer.Option(min=0, help="Stop after this many violations (0: no limit).")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")] = False,
+    require_token_counts: Annotated[bool, typer.Option(
+        "--require-token-counts", help="Reject text_input/messages/payload rows (the warehouse stores token counts).")] = False,
+    max_line_bytes: Annotated[int, typer.Option(min=1, help="Longer lines are reported and skipped.")] = MAX_LINE_BYTES,
 ) -> None:
-    """Validate a Mooncake trace: AIPerf's row rules plus hash-id, session and timing invariants.
+    """Validate a Mooncake trace (plain or gzip): AIPerf's row rules plus hash-id, session and timing invariants.
 
     Exit status: 0 valid, 1 invalid, 2 the file cannot be read.
     """
     from agenttrace_pipeline.trace.validator import validate_file
+
+    opts = {"require_token_counts": require_token_counts, "max_line_bytes": max_line_bytes}
 
     size = input.stat().st_size if input.is_file() else 0
     show_progress = not as_json and err.is_terminal and size > 32 << 20
@@ -65,9 +71,9 @@ def validate_mooncake_trace(
         with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err,
                       transient=True) as bar:
             task = bar.add_task("validating", total=size)
-            report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n))
+            report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n), **opts)
     else:
-        report = validate_file(input, block_size, max_errors or None)
+        report = validate_file(input, block_size, max_errors or None, **opts)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:

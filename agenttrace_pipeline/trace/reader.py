@@ -10,7 +10,6 @@ Memory stays flat whatever the file holds: it is read in blocks of whole lines, 
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,18 +38,53 @@ class CorruptGzip(ValueError):
 
 
 class _Gunzip:
-    """``read`` of a gzip stream, with decompression failures raised as :class:`CorruptGzip` (gzip raises
-    them as ``OSError``, which would read as "cannot open the file")."""
+    """``read(n)`` of a gzip stream (one member or several), decompressed a bounded piece at a time.
+
+    A damaged or truncated stream gives back everything before the damage first, then raises
+    :class:`CorruptGzip` (the gzip module would raise ``OSError``, which reads as "cannot open the file",
+    and would drop the rows it had already decompressed).
+    """
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._d = zlib.decompressobj(wbits=31)
+        self._buf = bytearray()
+        self._done = False
+        self._error: CorruptGzip | None = None
 
-    def read(self, n: int = -1) -> bytes:
-        try:
-            return self._gz.read(n)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptGzip(f"the gzip-compressed data is damaged or truncated ({exc})") from None
+    def _next_input(self) -> bytes | None:
+        """Compressed bytes to feed next; None at a clean end of the stream."""
+        if self._d.unconsumed_tail:
+            return self._d.unconsumed_tail
+        if self._d.eof:
+            rest = self._d.unused_data or self.raw.read(1 << 16)
+            if not rest:
+                return None
+            self._d = zlib.decompressobj(wbits=31)  # the next member of a concatenated gzip
+            return rest
+        data = self.raw.read(1 << 16)
+        if not data:
+            self._error = CorruptGzip("the gzip-compressed data is truncated (the file ends inside the stream)")
+            return None
+        return data
+
+    def read(self, n: int = 1 << 22) -> bytes:
+        # Decompressed in fixed 64 KB steps whatever ``n`` is, so where damage is found does not depend
+        # on the caller's block size.
+        while len(self._buf) < n and not self._done and self._error is None:
+            data = self._next_input()
+            if data is None:
+                self._done = True
+                break
+            try:
+                self._buf += self._d.decompress(data, 1 << 16)
+            except zlib.error as exc:
+                self._error = CorruptGzip(f"the gzip-compressed data is damaged ({exc})")
+        if not self._buf and self._error is not None:
+            raise self._error
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
 
 
 def is_gzip(path: str | Path) -> bool:

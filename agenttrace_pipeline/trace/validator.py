@@ -118,13 +118,13 @@ class _Run(RowChecker):
                 if isinstance(ev, CrOnly):
                     self.add(ev.line, "", CR_ONLY_REASON)
                     return
-                line_no = ev.first_line
                 if self.block(ev.data, ev.first_line, fast):
                     return
+                line_no = ev.first_line + ev.data.count(b"\n")
                 if progress is not None:
                     progress(consumed(fh))
-        except CorruptGzip as exc:
-            self.add(max(line_no, 1), "", str(exc))
+        except CorruptGzip as exc:  # reported at the first line not read whole
+            self.add(line_no, "", str(exc))
 
     def resolve(self, source: str | Path | BinaryIO) -> None:
         """Turn size conflicts and repeated sessions into violations, with the lines of first sightings
