@@ -9,7 +9,7 @@ from typing import Any
 
 _EXPORTS = {
     "BLOCK_SIZE": "model", "MAX_LINE_BYTES": "model", "TraceReadError": "reader", "iter_rows": "reader",
-    "open_trace": "reader", "ValidationReport": "report", "Violation": "report", "validate_file": "validator",
+    "open_trace": "files", "ValidationReport": "report", "Violation": "report", "validate_file": "validator",
     "write_rows": "writer",
 }
 __all__ = sorted(_EXPORTS)

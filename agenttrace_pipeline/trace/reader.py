@@ -10,17 +10,17 @@ Memory stays flat whatever the file holds: it is read in blocks of whole lines, 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from agenttrace_pipeline import strict_json
+from agenttrace_pipeline.trace.files import CorruptGzip, open_trace
 from agenttrace_pipeline.trace.model import MAX_LINE_BYTES
 
-GZIP_MAGIC = b"\x1f\x8b"
+__all__ = ["BadLine", "TraceReadError", "iter_blocks", "iter_lines", "iter_records", "iter_rows", "open_trace"]
+
 CHUNK_BYTES = 4 << 20  # bytes read at a time
 
 
@@ -31,93 +31,6 @@ class TraceReadError(Exception):
         self.path, self.line, self.field, self.reason = str(path), line, field, reason
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
-
-
-class CorruptGzip(ValueError):
-    """The gzip stream of a compressed trace is damaged or truncated."""
-
-
-class _Gunzip:
-    """``read(n)`` of a gzip stream (one member or several), decompressed a bounded piece at a time.
-
-    A damaged or truncated stream gives back everything before the damage first, then raises
-    :class:`CorruptGzip` (the gzip module would raise ``OSError``, which reads as "cannot open the file",
-    and would drop the rows it had already decompressed).
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self._d = zlib.decompressobj(wbits=31)
-        self._buf = bytearray()
-        self._done = False
-        self._error: CorruptGzip | None = None
-
-    def _next_input(self) -> bytes | None:
-        """Compressed bytes to feed next; None at a clean end of the stream."""
-        if self._d.unconsumed_tail:
-            return self._d.unconsumed_tail
-        if self._d.eof:
-            rest = self._d.unused_data or self.raw.read(1 << 16)
-            if not rest:
-                return None
-            self._d = zlib.decompressobj(wbits=31)  # the next member of a concatenated gzip
-            return rest
-        data = self.raw.read(1 << 16)
-        if not data:
-            self._error = CorruptGzip("the gzip-compressed data is truncated (the file ends inside the stream)")
-            return None
-        return data
-
-    def read(self, n: int = 1 << 22) -> bytes:
-        # Decompressed in fixed 64 KB steps whatever ``n`` is, so where damage is found does not depend
-        # on the caller's block size.
-        while len(self._buf) < n and not self._done and self._error is None:
-            data = self._next_input()
-            if data is None:
-                self._done = True
-                break
-            try:
-                self._buf += self._d.decompress(data, 1 << 16)
-            except zlib.error as exc:
-                self._error = CorruptGzip(f"the gzip-compressed data is damaged ({exc})")
-        if not self._buf and self._error is not None:
-            raise self._error
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
-
-
-def is_gzip(path: str | Path) -> bool:
-    """Whether ``path`` starts with the gzip magic bytes (whatever its name)."""
-    with open(path, "rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
-
-
-@contextmanager
-def open_trace(source: str | Path | BinaryIO) -> Iterator[Any]:
-    """An object with ``read(n)`` over the trace's bytes, decompressed when it is gzip (by magic bytes).
-
-    ``source`` is a path or an open binary stream; raises ``OSError`` when a path cannot be opened.
-    """
-    if isinstance(source, (str, Path)):
-        with open(source, "rb", buffering=1 << 20) as fh:
-            yield _Gunzip(fh) if fh.peek(2)[:2] == GZIP_MAGIC else fh
-        return
-    peek = getattr(source, "peek", None)
-    yield _Gunzip(source) if peek is not None and peek(2)[:2] == GZIP_MAGIC else source
-
-
-def is_compressed(fh: Any) -> bool:
-    """Whether ``fh`` (from :func:`open_trace`) decompresses gzip."""
-    return isinstance(fh, _Gunzip)
-
-
-def consumed(fh: Any) -> int:
-    """Bytes of the file itself read so far (compressed bytes for gzip), for progress reports."""
-    try:
-        return getattr(fh, "raw", fh).tell()
-    except (OSError, ValueError):
-        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +119,39 @@ CR_ONLY_REASON = ("the file uses CR-only line endings (classic Mac): rows end in
                   "with LF line endings (e.g. tr '\\r' '\\n')")
 
 
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line (0: the file) that is not a row: ``field`` (often empty) and ``reason`` say why."""
+
+    line: int
+    field: str
+    reason: str
+
+
+def _lines(fh: Any, max_line_bytes: int) -> Iterator[tuple[int, bytes, bool] | BadLine]:
+    """Lines of an open trace, and a :class:`BadLine` for an overlong line (skipped, reading goes on),
+    for CR-only line endings or for damaged gzip data (both end the file)."""
+    try:
+        for ev in iter_blocks(fh, max_line_bytes):
+            if isinstance(ev, LongLine):
+                yield BadLine(ev.line, "", long_line_reason(ev.length, max_line_bytes))
+                continue
+            if isinstance(ev, CrOnly):
+                yield BadLine(ev.line, "", CR_ONLY_REASON)
+                return
+            parts = ev.data.split(b"\n")
+            last = parts.pop()  # b"" when the block ends with a newline
+            for i, raw in enumerate(parts):
+                if len(raw) > max_line_bytes:
+                    yield BadLine(ev.first_line + i, "", long_line_reason(len(raw), max_line_bytes))
+                else:
+                    yield ev.first_line + i, raw[:-1] if raw.endswith(b"\r") else raw, True
+            if last:
+                yield ev.first_line + len(parts), last, False
+    except CorruptGzip as exc:
+        yield BadLine(0, "", str(exc))
+
+
 def iter_lines(source: str | Path | BinaryIO, max_line_bytes: int = MAX_LINE_BYTES,
                ) -> Iterator[tuple[int, bytes, bool]]:
     """Yield ``(line_no, raw_bytes_without_newline, ends_with_newline)`` for every line of ``source``.
@@ -216,20 +162,36 @@ def iter_lines(source: str | Path | BinaryIO, max_line_bytes: int = MAX_LINE_BYT
     """
     name = source if isinstance(source, (str, Path)) else getattr(source, "name", "<stream>")
     with open_trace(source) as fh:
-        try:
-            for ev in iter_blocks(fh, max_line_bytes):
-                if isinstance(ev, LongLine):
-                    raise TraceReadError(name, ev.line, "", long_line_reason(ev.length, max_line_bytes))
-                if isinstance(ev, CrOnly):
-                    raise TraceReadError(name, ev.line, "", CR_ONLY_REASON)
-                parts = ev.data.split(b"\n")
-                last = parts.pop()  # b"" when the block ends with a newline
-                for i, raw in enumerate(parts):
-                    yield ev.first_line + i, raw[:-1] if raw.endswith(b"\r") else raw, True
-                if last:
-                    yield ev.first_line + len(parts), last, False
-        except CorruptGzip as exc:
-            raise TraceReadError(name, 0, "", str(exc)) from None
+        for item in _lines(fh, max_line_bytes):
+            if isinstance(item, BadLine):
+                raise TraceReadError(name, item.line, item.field, item.reason)
+            yield item
+
+
+def _parse_line(line_no: int, raw: bytes, has_newline: bool) -> dict[str, Any] | BadLine:
+    try:
+        row = strict_json.loads(raw)
+    except strict_json.DuplicateKeyError as exc:
+        return BadLine(line_no, exc.key, duplicate_key_reason(exc.key))
+    except strict_json.JSONDecodeError as exc:
+        return BadLine(line_no, "", bad_line_reason(raw, exc, has_newline))
+    return row if isinstance(row, dict) else BadLine(line_no, "", "a row must be a JSON object")
+
+
+def iter_records(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES,
+                 ) -> Iterator[tuple[int, dict[str, Any]] | BadLine]:
+    """``(line_no, row)`` for each row and a :class:`BadLine` for each line that is not one, reading on
+    past bad lines (an unreadable file, CR-only line endings or damaged gzip data end the file)."""
+    try:
+        with open_trace(path) as fh:
+            for item in _lines(fh, max_line_bytes):
+                if isinstance(item, BadLine):
+                    yield item
+                elif item[1].strip():
+                    got = _parse_line(*item)
+                    yield got if isinstance(got, BadLine) else (item[0], got)
+    except OSError as exc:
+        yield BadLine(0, "", f"cannot read file ({exc.strerror or exc})")
 
 
 def iter_rows(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -238,21 +200,10 @@ def iter_rows(path: str | Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterato
     Only syntax is checked here (duplicate keys included); use
     :func:`agenttrace_pipeline.trace.validate_file` for the contract.
     """
-    try:
-        for line_no, raw, has_newline in iter_lines(path, max_line_bytes):
-            if not raw.strip():
-                continue
-            try:
-                row = strict_json.loads(raw)
-            except strict_json.DuplicateKeyError as exc:
-                raise TraceReadError(path, line_no, exc.key, duplicate_key_reason(exc.key)) from None
-            except strict_json.JSONDecodeError as exc:
-                raise TraceReadError(path, line_no, "", bad_line_reason(raw, exc, has_newline)) from None
-            if not isinstance(row, dict):
-                raise TraceReadError(path, line_no, "", "a row must be a JSON object")
-            yield line_no, row
-    except OSError as exc:
-        raise TraceReadError(path, 0, "", f"cannot read file ({exc.strerror or exc})") from None
+    for rec in iter_records(path, max_line_bytes):
+        if isinstance(rec, BadLine):
+            raise TraceReadError(path, rec.line, rec.field, rec.reason)
+        yield rec
 
 
 def duplicate_key_reason(key: str) -> str:

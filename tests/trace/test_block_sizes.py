@@ -51,15 +51,19 @@ def test_sparse_ids_far_beyond_the_dense_range_are_checked_too():
     assert c.hash_id == big and reg.distinct_ids == 2
 
 
-def test_ids_parked_in_the_dict_are_found_after_the_bitmaps_grow_over_them():
+def test_ids_parked_in_the_dict_are_found_after_the_bitmaps_grow_over_them(monkeypatch):
+    import agenttrace_pipeline.trace.block_sizes as bsz
+
+    monkeypatch.setattr(bsz, "_MIN_IDS", 1 << 16)
     reg = BlockSizeRegistry(512)
-    assert _add(reg, [5, 300_000_000], [7, 512], [1, 1]) == []
-    assert reg.nbytes < 20 << 20  # 300M is beyond the budget of 2 ids seen: not a 75 MB bitmap
-    many = np.arange(40_000_000, dtype=np.int64)  # enough ids seen to afford bitmaps up to 300M
-    assert _add(reg, many[6:], np.full(many.size - 6, 512), np.full(many.size - 6, 2)) == []
-    (c,) = _add(reg, [300_000_000, 5], [9, 7], [3, 3])
-    assert (c.line, c.hash_id, c.first_size) == (3, 300_000_000, 512)
-    assert reg.distinct_ids == 40_000_000 - 6 + 2
+    assert _add(reg, [5, 1_000_000], [7, 512], [1, 1]) == []
+    assert reg._full.size * 8 < 1_000_000  # beyond the budget of 2 ids seen: parked in the dict
+    many = np.arange(6, 200_006, dtype=np.int64)  # enough ids seen to afford bitmaps up to 1.6M
+    assert _add(reg, many, np.full(many.size, 512), np.full(many.size, 2)) == []
+    (c,) = _add(reg, [1_000_000, 5], [9, 7], [3, 3])  # now affordable: the bitmaps grow over the parked id
+    assert reg._full.size * 8 > 1_000_000 and not reg._sparse
+    assert (c.line, c.hash_id, c.first_size) == (3, 1_000_000, 512)
+    assert reg.distinct_ids == 200_000 + 2
 
 
 def test_random_64_bit_ids_do_not_allocate_bitmaps_for_them():
