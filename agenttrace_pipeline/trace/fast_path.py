@@ -48,13 +48,13 @@ def _longest_line(data: bytes) -> int:
     return int(np.diff(np.concatenate(([-1], nl, [len(data)]))).max()) - 1
 
 
-def _parse(data: bytes, max_line: int) -> pl.DataFrame | None:
+def _parse(data: bytes, newlines: int, max_line: int) -> pl.DataFrame | None:
     """The chunk as a frame of the contract's columns, or None when it is not plainly well-formed."""
-    if b"null" in data or not data.strip():
+    if b"null" in data or data.isspace():
         return None
     if len(data) > max_line and _longest_line(data) > max_line:
         return None
-    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    n_lines = newlines + (0 if data.endswith(b"\n") else 1)
     try:  # the explicit schema is strict: floats, strings, bools or 128-bit values in a typed field raise
         df = pl.read_ndjson(io.BytesIO(data), schema=ROW_DTYPES)
     except Exception:  # any parse problem: the exact path will name it
@@ -124,9 +124,10 @@ def _hash_ids(df: pl.DataFrame, lines: np.ndarray, block_size: int) -> tuple[np.
     return ids, counts, lasts, lines[has]
 
 
-def certify(data: bytes, first_line: int, run: RowChecker) -> Certified | None:
-    """Certify the lines of ``data`` (the first is line ``first_line``) against the rules and ``run``'s state."""
-    df = _parse(data, run.max_line)
+def certify(data: bytes, first_line: int, newlines: int, run: RowChecker) -> Certified | None:
+    """Certify the lines of ``data`` (the first is line ``first_line``; ``newlines`` newline characters)
+    against the rules and ``run``'s state."""
+    df = _parse(data, newlines, run.max_line)
     if df is None:
         return None
     form = "multi-turn" if "session_id" in df.columns else "single-turn"

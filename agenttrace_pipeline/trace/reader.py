@@ -35,10 +35,12 @@ class TraceReadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """Whole lines starting at line ``first_line``; only a file's last line may lack its newline."""
+    """Whole lines starting at line ``first_line``; only a file's last line may lack its newline.
+    ``newlines`` is ``data.count(b"\\n")``, counted once for every reader of the block."""
 
     first_line: int
     data: bytes
+    newlines: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,9 @@ def iter_blocks(fh: Any, max_line_bytes: int = MAX_LINE_BYTES, chunk_bytes: int 
         cut = data.rfind(b"\n") + 1
         data, carry = data[:cut], data[cut:]
         if data:
-            yield Block(line_no, data)
-            line_no += data.count(b"\n")
+            newlines = data.count(b"\n")
+            yield Block(line_no, data, newlines)
+            line_no += newlines
         elif _looks_cr_only(carry):
             yield CrOnly(line_no)
             return
@@ -91,7 +94,7 @@ def iter_blocks(fh: Any, max_line_bytes: int = MAX_LINE_BYTES, chunk_bytes: int 
     if skipped >= 0:
         yield LongLine(line_no, skipped)
     elif carry:
-        yield Block(line_no, carry)
+        yield Block(line_no, carry, 0)
 
 
 def bad_line_reason(raw: bytes, exc: Exception, has_newline: bool) -> str:

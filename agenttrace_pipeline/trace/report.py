@@ -34,6 +34,7 @@ class ValidationReport:
     violation_count: int = 0
     stopped_early: bool = False
     compressed: bool = False  # the file was gzip-compressed (and read decompressed)
+    index_bytes: int = 0  # memory the cross-row checks held at the end (hash-id sizes, closed sessions)
 
     @property
     def valid(self) -> bool:
@@ -47,7 +48,7 @@ class ValidationReport:
             sessions=d["sessions"], form=d["form"], distinct_hash_ids=d["distinct_hash_ids"],
             violations=[Violation(v["line"], v["field"], v["reason"]) for v in d["violations"]],
             violation_count=d["violation_count"], stopped_early=d["stopped_early"],
-            compressed=d.get("compressed", False),
+            compressed=d.get("compressed", False), index_bytes=d.get("index_bytes", 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,5 +64,6 @@ class ValidationReport:
             "violation_count": self.violation_count,
             "stopped_early": self.stopped_early,
             "compressed": self.compressed,
+            "index_bytes": self.index_bytes,
             "violations": [{"line": v.line, "field": v.field, "reason": v.reason} for v in self.violations],
         }

@@ -19,6 +19,10 @@ class SeenSessions:
         self._sorted = np.zeros(0, np.int64)
         self._recent: set[int] = set()
 
+    @property
+    def nbytes(self) -> int:
+        return self._sorted.nbytes + 64 * len(self._recent)  # a set entry with its int: ~64 bytes
+
     def __len__(self) -> int:
         return self._sorted.size + len(self._recent)
 

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from agenttrace_pipeline.trace.model import BLOCK_SIZE, MAX_LINE_BYTES
 from agenttrace_pipeline.trace.files import CorruptGzip, consumed, is_compressed, open_trace
-from agenttrace_pipeline.trace.reader import CHUNK_BYTES, CR_ONLY_REASON, CrOnly, LongLine, iter_blocks, long_line_reason
+from agenttrace_pipeline.trace.reader import CHUNK_BYTES, CR_ONLY_REASON, Block, CrOnly, LongLine, iter_blocks, long_line_reason
 from agenttrace_pipeline.trace.report import ValidationReport, Violation
 from agenttrace_pipeline.trace.row_checks import RowChecker
 from agenttrace_pipeline.trace.second_pass import first_sightings
@@ -37,16 +37,17 @@ FAST_PATH_MIN_BYTES = 16 << 20  # smaller files skip the vectorised path (and po
 class _Run(RowChecker):
     """One validation pass over blocks of lines."""
 
-    def block(self, data: bytes, first_line: int, fast: bool) -> bool:
-        """Validate the lines in ``data`` (first one is ``first_line``); True when validation must stop."""
-        if fast and self.certified(data, first_line):
+    def block(self, ev: Block, fast: bool) -> bool:
+        """Validate the lines of ``ev``; True when validation must stop."""
+        if fast and self.certified(ev):
             return False
-        return self.lines_of(data, first_line)
+        return self.lines_of(ev.data, ev.first_line)
 
-    def certified(self, data: bytes, first_line: int) -> bool:
+    def certified(self, ev: Block) -> bool:
         from agenttrace_pipeline.trace.fast_path import certify
 
-        c = certify(data, first_line, self)
+        first_line = ev.first_line
+        c = certify(ev.data, first_line, ev.newlines, self)
         if c is None:
             return False
         if self.pending_blank:
@@ -108,9 +109,9 @@ class _Run(RowChecker):
                 if isinstance(ev, CrOnly):
                     self.add(ev.line, "", CR_ONLY_REASON)
                     return
-                if self.block(ev.data, ev.first_line, fast):
+                if self.block(ev, fast):
                     return
-                line_no = ev.first_line + ev.data.count(b"\n")
+                line_no = ev.first_line + ev.newlines
                 if progress is not None:
                     progress(consumed(fh))
         except CorruptGzip as exc:  # reported at the first line not read whole
@@ -191,6 +192,7 @@ def validate_file(
         run.add(0, "", "the file is empty: no rows")
     rep.form = run.form or "empty"
     rep.distinct_hash_ids = run.registry.distinct_ids
+    rep.index_bytes = run.registry.nbytes + run.closed.nbytes
     rep.violations.sort(key=lambda v: v.line)
     if max_errors is not None and len(rep.violations) > max_errors:
         del rep.violations[max_errors:]
