@@ -60,7 +60,6 @@ def trace_table_schema(block_size: int = BLOCK_SIZE) -> pa.DataFrameSchema:
     columns = {name: _column(FIELDS[name]) if name in FIELDS else None for name in TRACE_COLUMNS}
     columns["line"] = pa.Column(pl.Int64, pa.Check.gt(0), unique=True)
     columns["turn"] = pa.Column(pl.Int32, pa.Check.ge(0))
-    columns["session_id"] = pa.Column(pl.String, pa.Check.str_length(min_value=1), nullable=True)
     return pa.DataFrameSchema(
         columns,
         checks=[
