@@ -63,7 +63,10 @@ class BlockSizeRegistry:
 
     @property
     def distinct_ids(self) -> int:
-        return int(np.bitwise_count(self._full | self._part).sum()) + len(self._sparse)
+        step = 1 << 22  # in slices: no temporary as large as the bitmaps
+        n = sum(int(np.bitwise_count(self._full[i:i + step] | self._part[i:i + step]).sum())
+                for i in range(0, self._full.size, step))
+        return n + len(self._sparse)
 
     @property
     def nbytes(self) -> int:
@@ -100,8 +103,8 @@ class BlockSizeRegistry:
                 return
         want = min(max(top, have + have // 4), budget)
         nbytes = -(-want // (8 * _SB_BYTES)) * _SB_BYTES
-        self._full = np.concatenate([self._full, np.zeros(nbytes - self._full.size, np.uint8)])
-        self._part = np.concatenate([self._part, np.zeros(nbytes - self._part.size, np.uint8)])
+        for bitmap in (self._full, self._part):  # in place (realloc, zero-filled): no old + new copy at once
+            bitmap.resize(nbytes, refcheck=False)
         moved = [(h, s) for h, s in self._sparse.items() if h < nbytes * 8]
         if moved:
             for h, _ in moved:
