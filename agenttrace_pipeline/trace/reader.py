@@ -113,9 +113,10 @@ def bad_line_reason(raw: bytes, exc: Exception, has_newline: bool) -> str:
     return f"invalid JSON ({exc})"
 
 
-def long_line_reason(length: int, max_line_bytes: int) -> str:
-    return (f"line is longer than the {max_line_bytes:,}-byte limit ({length:,} bytes or more); skipped "
-            "without reading it whole (raise max_line_bytes if such rows are real)")
+def long_line_reason(length: int, max_line_bytes: int, exact: bool = False) -> str:
+    size = f"{length:,} bytes" if exact else f"{length:,} bytes or more"
+    return (f"line is longer than the {max_line_bytes:,}-byte limit ({size}); skipped without reading it whole "
+            "(raise max_line_bytes if such rows are real)")
 
 
 CR_ONLY_REASON = ("the file uses CR-only line endings (classic Mac): rows end in a bare CR, not LF; save it "
@@ -146,7 +147,7 @@ def _lines(fh: Any, max_line_bytes: int) -> Iterator[tuple[int, bytes, bool] | B
             last = parts.pop()  # b"" when the block ends with a newline
             for i, raw in enumerate(parts):
                 if len(raw) > max_line_bytes:
-                    yield BadLine(ev.first_line + i, "", long_line_reason(len(raw), max_line_bytes))
+                    yield BadLine(ev.first_line + i, "", long_line_reason(len(raw), max_line_bytes, exact=True))
                 else:
                     yield ev.first_line + i, raw[:-1] if raw.endswith(b"\r") else raw, True
             if last:

@@ -86,7 +86,7 @@ class _Run(RowChecker):
                 self.add(self.pending_blank, "", "blank line inside the trace")
                 self.pending_blank = 0
             if len(raw) > self.max_line:
-                self.add(line_no, "", long_line_reason(len(raw), self.max_line))
+                self.add(line_no, "", long_line_reason(len(raw), self.max_line, exact=True))
             elif self.line(line_no, raw, last_has_newline or offset < len(parts) - 1):
                 return True
             if self.full:
