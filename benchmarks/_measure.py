@@ -16,6 +16,7 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     stdout: str
+    cpu_s: float = 0.0  # user + system CPU of the child: steadier than wall time on a shared machine
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -24,7 +25,8 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         "import resource,subprocess,sys,json;"
         "p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
         "sys.stderr.write(p.stderr);"
-        "print(json.dumps({'rc':p.returncode,'rss':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,'out':p.stdout}))"
+        "r=resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(json.dumps({'rc':p.returncode,'rss':r.ru_maxrss,'cpu':r.ru_utime+r.ru_stime,'out':p.stdout}))"
     ), *cmd]
     t0 = time.perf_counter()
     proc = subprocess.run(wrapper, capture_output=True, text=True, env={**os.environ, **(env or {})})
@@ -32,7 +34,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
     import json
 
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return Measured(wall, data["rss"] / 1024, data["rc"], data["out"])
+    return Measured(wall, data["rss"] / 1024, data["rc"], data["out"], data["cpu"])
 
 
 def self_peak_rss_mb() -> float:

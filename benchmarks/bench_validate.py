@@ -1,9 +1,19 @@
-"""Validator benchmarks (issue: foundation).
+"""Validator benchmarks (issue 10, "A faster, leaner trace contract"): every target beside the measured
+figure and the floor, in one run.
 
-1. ``agenttrace validate mooncake-trace`` on the 12,031-row FAST'25 conversation trace: target <= 1 s.
-2. Streaming validation of a generated 1,000,000-row multi-turn file: target peak RSS <= 300 MB.
+Cases, each validated by ``agenttrace validate mooncake-trace`` in a fresh child process:
 
-Run: ``uv run python benchmarks/bench_validate.py [--rows 1000000]``.
+1. FAST'25 conversation trace (12,031 rows): target wall <= 1 s.
+2. A 20,000-session dataset of the default profile (generated here): target peak RSS <= 200 MB and wall
+   <= 2 x the floor.
+3. A 1,000,000-session dataset of the default profile, streamed and validated: target peak RSS <= 400 MB
+   (at most ~1 bit of index per distinct hash id would be ideal; the report gives bits per id) and wall
+   <= 90 s. Generating it takes minutes and ~3 GB of disk: pass ``--big PATH`` to reuse a file.
+
+Floor: a bare orjson loop over the same file in a child process (parse every line, keep nothing). CPU is
+user + system time of the child; on a shared machine it is steadier than wall time.
+
+Run: ``uv run python benchmarks/bench_validate.py [--sessions 1000000 | 0] [--big PATH] [--keep DIR]``.
 """
 
 from __future__ import annotations
@@ -15,75 +25,98 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured  # noqa: E402
+from _measure import Measured, run_measured  # noqa: E402
 
 from agenttrace_pipeline import settings  # noqa: E402
-from agenttrace_pipeline.trace.validator import validate_file  # noqa: E402
+
+FLOOR = "import orjson,sys\nwith open(sys.argv[1],'rb') as f:\n    for line in f: orjson.loads(line)\n"
 
 
-def write_multi_turn(path: Path, rows: int, seed: int = 1) -> None:
-    """A multi-turn trace shaped like the agentic-code default: 63-block shared L1, ~30-block L2, ~12 new blocks/turn."""
-    rng = np.random.default_rng(seed)
-    l1 = list(range(63))
-    next_id = 63
-    n = 0
-    with open(path, "wb", buffering=1 << 22) as fh:
-        s = 0
-        while n < rows:
-            turns = int(min(rows - n, rng.integers(5, 40)))
-            l2 = int(rng.integers(5_000, 25_000))
-            length = 63 * 512 + l2
-            k = -(-l2 // 512)
-            ids = l1 + list(range(next_id, next_id + k))
-            next_id += k
-            buf = [orjson.dumps({"session_id": f"s{s}", "input_length": length, "output_length": 900,
-                                 "hash_ids": ids, "timestamp": float(s), "group_id": 0})]
-            for _ in range(turns - 1):
-                new = int(rng.integers(100, 10_000))
-                k = -(-new // 512)
-                buf.append(orjson.dumps({"session_id": f"s{s}", "input_length": new, "output_length": 900,
-                                         "hash_ids": list(range(next_id, next_id + k)), "delay": 2500.0}))
-                next_id += k
-            fh.write(b"\n".join(buf) + b"\n")
-            n += turns
-            s += 1
+def generate(folder: Path, sessions: int, name: str) -> tuple[Path, float]:
+    """A default-profile dataset of ``sessions`` sessions (not validated here) and the seconds it took."""
+    from agenttrace_pipeline.synth.config import load_config
+    from agenttrace_pipeline.synth.generate import synthesize
+
+    _, cfg = load_config("default")
+    t0 = time.perf_counter()
+    res = synthesize(cfg, num_sessions=sessions, seed=1, output_root=folder, run_name=name, validate=False)
+    return res.dataset, time.perf_counter() - t0
+
+
+def measure(path: Path) -> tuple[Measured, dict, Measured]:
+    """The validator's run, its JSON report and the floor's run over ``path``."""
+    exe = shutil.which("agenttrace") or "agenttrace"
+    m = run_measured([exe, "validate", "mooncake-trace", "--input", str(path), "--json"])
+    report = orjson.loads(m.stdout)
+    assert report["valid"], report["violations"][:3]
+    return m, report, run_measured([sys.executable, "-c", FLOOR, str(path)])
+
+
+def row(case: str, m: Measured, report: dict, floor: Measured, targets: list[tuple[str, bool]]) -> str:
+    ids = report["distinct_hash_ids"]
+    bits = f"{report['index_bytes'] * 8 / ids:.2f} bits/id" if ids else "-"
+    met = "; ".join(f"{t}: {'met' if ok else 'NOT met'}" for t, ok in targets)
+    return (f"| {case} | {report['rows']:,} rows, {report['sessions']:,} sessions, {ids:,} ids | "
+            f"{m.wall_s:.2f} s / {m.cpu_s:.2f} s | {m.peak_rss_mb:.0f} MB | {bits} | "
+            f"{floor.wall_s:.2f} s / {floor.cpu_s:.2f} s, {floor.peak_rss_mb:.0f} MB | "
+            f"{m.wall_s / floor.wall_s:.1f}x / {m.cpu_s / floor.cpu_s:.1f}x | {met} |")
+
+
+def in_process(path: Path) -> str:
+    """The validator's own CPU, without process start and imports, beside an orjson loop's in this process."""
+    import orjson as oj
+
+    from agenttrace_pipeline.trace.validator import validate_file
+
+    validate_file(path, max_errors=1)  # imports, and the file in the page cache
+    t0 = time.process_time()
+    rep = validate_file(path)
+    cpu = time.process_time() - t0
+    t0 = time.process_time()
+    with open(path, "rb") as fh:
+        for line in fh:
+            oj.loads(line)
+    floor = time.process_time() - t0
+    return (f"| same, validate_file() in process (no start-up) | {rep.rows:,} rows | - / {cpu:.2f} s | | | "
+            f"- / {floor:.2f} s | - / {cpu / floor:.1f}x | |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--sessions", type=int, default=1_000_000, help="sessions of the big case (0: skip it)")
+    ap.add_argument("--big", type=Path, help="reuse this dataset for the big case instead of generating one")
+    ap.add_argument("--keep", type=Path, help="generate into this folder and keep the datasets")
     args = ap.parse_args()
-    exe = shutil.which("agenttrace") or "agenttrace"
-
+    print("## validator benchmarks (wall / CPU; floor: bare orjson loop over the same file)\n")
+    print("| case | size | validator wall / CPU | peak RSS | index | floor wall / CPU, RSS | vs floor | targets |")
+    print("|---|---|---|---|---|---|---|---|")
     conv = settings.shared_data() / "mooncake" / "conversation_trace.jsonl"
-    print("## validator benchmarks\n")
-    print("| case | rows | wall | peak RSS | target |")
-    print("|---|---|---|---|---|")
     if conv.exists():
-        t0 = time.perf_counter()
-        rep = validate_file(conv)
-        inproc = time.perf_counter() - t0
-        m = run_measured([exe, "validate", "mooncake-trace", "--input", str(conv)])
-        assert m.returncode == 0, m.stdout
-        print(f"| conversation_trace.jsonl, CLI (process start included) | {rep.rows:,} | {m.wall_s:.2f} s | "
-              f"{m.peak_rss_mb:.0f} MB | <= 1 s |")
-        print(f"| conversation_trace.jsonl, validate_file() in process | {rep.rows:,} | {inproc:.3f} s | | |")
-    with tempfile.TemporaryDirectory() as tmp:
-        big = Path(tmp) / "big.jsonl"
-        t0 = time.perf_counter()
-        write_multi_turn(big, args.rows)
-        gen = time.perf_counter() - t0
-        size_mb = big.stat().st_size / 2**20
-        m = run_measured([exe, "validate", "mooncake-trace", "--input", str(big), "--json"])
-        report = orjson.loads(m.stdout)
-        assert report["valid"], report["violations"][:3]
-        print(f"| generated multi-turn ({size_mb:.0f} MB, {report['sessions']:,} sessions, "
-              f"{report['distinct_hash_ids']:,} ids; written in {gen:.1f} s) | {report['rows']:,} | {m.wall_s:.1f} s | "
-              f"{m.peak_rss_mb:.0f} MB | RSS <= 300 MB |")
+        m, rep, fl = measure(conv)
+        print(row("FAST'25 conversation_trace.jsonl", m, rep, fl, [("wall <= 1 s", m.wall_s <= 1)]))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_validate_"))
+    try:
+        small, gen = generate(folder, 20_000, "s20k")
+        m, rep, fl = measure(small)
+        print(row(f"20k sessions, default profile (generated in {gen:.1f} s)", m, rep, fl,
+                  [("RSS <= 200 MB", m.peak_rss_mb <= 200), ("wall <= 2x floor", m.wall_s <= 2 * fl.wall_s)]))
+        print(in_process(small))
+        if args.big is None and args.sessions <= 0:
+            return
+        if args.big is None:
+            big, gen = generate(folder, args.sessions, "big")
+            note = f"generated in {gen:.0f} s"
+        else:
+            big, note = args.big, "given"
+        m, rep, fl = measure(big)
+        print(row(f"{rep['sessions']:,} sessions streamed ({big.stat().st_size / 2**30:.1f} GiB, {note})", m, rep, fl,
+                  [("RSS <= 400 MB", m.peak_rss_mb <= 400), ("wall <= 90 s", m.wall_s <= 90)]))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-BS = 512
+from agenttrace_pipeline.trace.model import BLOCK_SIZE as BS
 OUT = Path(__file__).resolve().parents[1] / "assets_config" / "samples" / "mooncake_sample.jsonl"
 
 

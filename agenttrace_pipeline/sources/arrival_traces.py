@@ -17,8 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
-from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, Parsed, jsonl_records, open_records
+from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, Parsed, open_records
 from agenttrace_pipeline.sources.fields import MAX_TOKENS
+from agenttrace_pipeline.trace.reader import BadLine, iter_records
+from agenttrace_pipeline.trace.rules import value_problems
 
 FORMAT_AZURE = "azure_arrivals"
 FORMAT_MOONCAKE = "mooncake_arrivals"
@@ -103,17 +105,34 @@ def read_azure(files: list[Path], source: str) -> Parsed:
     return out
 
 
+def _arrival_problem(r: dict) -> tuple[str, str] | None:
+    """The first way a row fails the trace contract's rules for an arrival (None when it is one)."""
+    for name in ("timestamp", "input_length", "output_length"):
+        if name not in r:
+            return name, "missing (an arrival needs timestamp, input_length and output_length)"
+    problems = value_problems(r)
+    return problems[0] if problems else None
+
+
 def read_mooncake(files: list[Path], source: str) -> Parsed:
+    """FAST'25 Mooncake JSONL (plain or gzip): each row checked by the trace contract's row rules
+    (:mod:`agenttrace_pipeline.trace.rules`); unreadable lines and rows that break a rule are quarantined
+    with their line, field and reason."""
     out = Parsed(source)
     for path in files:
         lines, ts, inp, outp = [], [], [], []
-        for line_no, r in jsonl_records(path, out):
-            t, i, o = r.get("timestamp"), r.get("input_length"), r.get("output_length")
-            if not (isinstance(t, (int, float)) and not isinstance(t, bool) and t >= 0
-                    and type(i) is int and i > 0 and type(o) is int and o >= 0):
-                out.reject(str(path), line_no, f"bad row: timestamp={t!r} input_length={i!r} output_length={o!r}")
+        for rec in iter_records(path):
+            out.records_in += 1
+            if isinstance(rec, BadLine):
+                out.reject(str(path), rec.line or "file", f"{rec.field + ': ' if rec.field else ''}{rec.reason}")
                 continue
-            lines.append(line_no), ts.append(float(t)), inp.append(i), outp.append(o)
+            line_no, r = rec
+            bad = _arrival_problem(r)
+            if bad is not None:
+                out.reject(str(path), line_no, f"{bad[0]}: {bad[1]}")
+                continue
+            lines.append(line_no), ts.append(float(r["timestamp"])), inp.append(r["input_length"])
+            outp.append(r["output_length"])
         out.records_accepted += len(lines)
         if lines:
             out.arrivals.append(_frame(source, path, lines, ts, inp, outp))

@@ -1,14 +1,21 @@
-"""Mooncake trace contract: row model, streaming reader, validator, writer and table schema."""
+"""Mooncake trace contract: row rules, streaming reader, validator, writer and table schema.
 
-from agenttrace_pipeline.trace.reader import TraceReadError, iter_rows
-from agenttrace_pipeline.trace.validator import ValidationReport, Violation, validate_file
-from agenttrace_pipeline.trace.writer import write_rows
+Names are imported on first use, so ``agenttrace_pipeline.trace.model`` (the block size and limits) can be
+read without loading numpy and the validator.
+"""
 
-__all__ = [
-    "TraceReadError",
-    "ValidationReport",
-    "Violation",
-    "iter_rows",
-    "validate_file",
-    "write_rows",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "BLOCK_SIZE": "model", "MAX_LINE_BYTES": "model", "TraceReadError": "reader", "iter_rows": "reader",
+    "open_trace": "files", "ValidationReport": "report", "Violation": "report", "validate_file": "validator",
+    "write_rows": "writer",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,14 +1,11 @@
-"""Polars dtypes of the Mooncake row fields (what each key of a JSONL row holds)."""
+"""Polars dtypes of the Mooncake row fields (what each key of a JSONL row holds), from :data:`FIELDS`."""
 
 import polars as pl
 
-ROW_DTYPES: dict[str, pl.DataType] = {
-    "session_id": pl.String(),
-    "input_length": pl.Int64(),
-    "output_length": pl.Int64(),
-    "hash_ids": pl.List(pl.Int64()),
-    "timestamp": pl.Float64(),
-    "delay": pl.Float64(),
-    "group_id": pl.Int64(),
-    "is_restart": pl.Boolean(),
+from agenttrace_pipeline.trace.rules import FIELDS
+
+_KIND_DTYPES: dict[str, pl.DataType] = {
+    "text": pl.String(), "count": pl.Int64(), "ids": pl.List(pl.Int64()), "ms": pl.Float64(),
+    "id": pl.Int64(), "flag": pl.Boolean(),
 }
+ROW_DTYPES: dict[str, pl.DataType] = {name: _KIND_DTYPES[rule.kind] for name, rule in FIELDS.items()}

@@ -1,78 +1,74 @@
-"""The trace table: a Mooncake file as a polars frame, and its pandera (polars backend) schema."""
+"""The trace table: a Mooncake file as a polars frame, and its pandera (polars backend) schema.
+
+The schema's column checks and row rules come from :data:`agenttrace_pipeline.trace.rules.FIELDS`, the same
+definition the validator and the fast path use.
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
 
 from agenttrace_pipeline.trace.dtypes import ROW_DTYPES
-from agenttrace_pipeline.trace.model import DEFAULT_BLOCK_SIZE, MAX_TOKENS
+from agenttrace_pipeline.trace.model import BLOCK_SIZE
+from agenttrace_pipeline.trace.files import is_gzip, open_trace
+from agenttrace_pipeline.trace.rules import FIELDS, FieldRule
+from agenttrace_pipeline.trace.rules_polars import hash_count_expr, placement_expr, value_expr
 
 # Column order and types of a trace table; ``line`` is the 1-based line in the source file and
 # ``turn`` the row's index inside its session (0 for single-turn rows).
 TRACE_COLUMNS: dict[str, pl.DataType] = {"line": pl.Int64(), "session_id": pl.String(), "turn": pl.Int32(),
                                          **{k: v for k, v in ROW_DTYPES.items() if k != "session_id"}}
 
-_JSON_SCHEMA = ROW_DTYPES
-
 
 def read_trace_table(path: str | Path) -> pl.DataFrame:
     """Load a trace that already passed :func:`validate_file` into a frame with :data:`TRACE_COLUMNS`.
 
-    Blank lines are not expected (the validator rejects them), so ``line`` is the row's position + 1.
+    Gzip-compressed files are read transparently. Blank lines are not expected (the validator rejects
+    them), so ``line`` is the row's position + 1.
     """
-    df = pl.read_ndjson(path, schema=_JSON_SCHEMA)
+    if is_gzip(path):
+        with open_trace(path) as fh:
+            df = pl.read_ndjson(io.BytesIO(fh.read()), schema=ROW_DTYPES)
+    else:
+        df = pl.read_ndjson(path, schema=ROW_DTYPES)
     df = df.with_row_index("line", offset=1).with_columns(pl.col("line").cast(pl.Int64))
     turn = pl.int_range(pl.len(), dtype=pl.Int32).over("session_id")
     df = df.with_columns(pl.when(pl.col("session_id").is_null()).then(pl.lit(0, pl.Int32)).otherwise(turn).alias("turn"))
     return df.select(TRACE_COLUMNS.keys())
 
 
-def _hash_count_rule(block_size: int):
-    def check(data) -> pl.LazyFrame:
-        n = pl.col("hash_ids").list.len()
-        length = pl.col("input_length")
-        ok = pl.col("hash_ids").is_null() | (((n - 1) * block_size < length) & (length <= n * block_size))
-        return data.lazyframe.select(ok.alias("ok"))
-
-    return check
+def _frame_check(expr: pl.Expr, name: str, error: str) -> pa.Check:
+    return pa.Check(lambda data, e=expr: data.lazyframe.select(e.alias("ok")), name=name, error=error)
 
 
-def _turn_timing_rule(data) -> pl.LazyFrame:
-    first = pl.col("turn") == 0
-    multi = pl.col("session_id").is_not_null()
-    ok = (
-        ~multi
-        | (first & pl.col("timestamp").is_not_null() & pl.col("delay").is_null())
-        | (~first & pl.col("delay").is_not_null() & pl.col("timestamp").is_null()
-           & pl.col("group_id").is_null() & pl.col("is_restart").is_null())
-    )
-    return data.lazyframe.select(ok.alias("ok"))
+def _column(rule: FieldRule) -> pa.Column:
+    checks = []
+    if rule.kind in ("count", "ms", "id"):
+        checks.append(pa.Check.in_range(rule.lo, rule.hi))
+    elif rule.kind == "text":
+        checks.append(pa.Check.str_length(min_value=int(rule.lo)))
+    nullable = not (rule.single == rule.turn0 == rule.later == "required")
+    return pa.Column(ROW_DTYPES[rule.name], checks, nullable=nullable)
 
 
-def trace_table_schema(block_size: int = DEFAULT_BLOCK_SIZE) -> pa.DataFrameSchema:
+def trace_table_schema(block_size: int = BLOCK_SIZE) -> pa.DataFrameSchema:
     """pandera schema of a trace table at ``block_size`` tokens per hash id."""
-    positive = [pa.Check.gt(0), pa.Check.le(MAX_TOKENS)]
+    columns = {name: _column(FIELDS[name]) if name in FIELDS else None for name in TRACE_COLUMNS}
+    columns["line"] = pa.Column(pl.Int64, pa.Check.gt(0), unique=True)
+    columns["turn"] = pa.Column(pl.Int32, pa.Check.ge(0))
     return pa.DataFrameSchema(
-        {
-            "line": pa.Column(pl.Int64, pa.Check.gt(0), unique=True),
-            "session_id": pa.Column(pl.String, nullable=True),
-            "turn": pa.Column(pl.Int32, pa.Check.ge(0)),
-            "input_length": pa.Column(pl.Int64, positive),
-            "output_length": pa.Column(pl.Int64, positive),
-            "hash_ids": pa.Column(pl.List(pl.Int64), nullable=True),
-            "timestamp": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
-            "delay": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
-            "group_id": pa.Column(pl.Int64, pa.Check.ge(0), nullable=True),
-            "is_restart": pa.Column(pl.Boolean, nullable=True),
-        },
+        columns,
         checks=[
-            pa.Check(_hash_count_rule(block_size), name="hash_ids_cover_input_length",
-                     error=f"(len(hash_ids)-1)*{block_size} < input_length <= len(hash_ids)*{block_size}"),
-            pa.Check(_turn_timing_rule, name="turn0_timestamp_later_turns_delay",
-                     error="turn 0 has timestamp (no delay); later turns have delay and no timestamp/group_id/is_restart"),
+            _frame_check(value_expr(FIELDS["hash_ids"]), "hash_ids_are_non_negative", "hash ids must be >= 0"),
+            _frame_check(hash_count_expr(block_size), "hash_ids_cover_input_length",
+                         f"(len(hash_ids)-1)*{block_size} < input_length <= len(hash_ids)*{block_size}"),
+            _frame_check(placement_expr(list(TRACE_COLUMNS), pl.col("turn") == 0), "fields_where_the_row_allows_them",
+                         "turn 0 has timestamp (no delay); later turns have delay and no timestamp/group_id/is_restart; "
+                         "single-turn rows have no delay/group_id/is_restart"),
         ],
         strict=True,
         ordered=True,

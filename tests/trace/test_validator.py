@@ -14,8 +14,21 @@ from agenttrace_pipeline.trace.validator import validate_file
 from tests.conftest import FIXTURES
 
 BAD = FIXTURES / "bad_traces"
-EXPECTED = {k: v for k, v in json.loads((BAD / "expected.json").read_text()).items() if not k.startswith("$")}
+_ALL = json.loads((BAD / "expected.json").read_text())
+EXPECTED = {k: v for k, v in _ALL.items() if not k.startswith("$")}
+CLI_ARGS: dict[str, list[str]] = _ALL["$cli_args"]  # files checked with extra options
 runner = CliRunner()
+
+
+def _kwargs(name: str) -> dict:
+    """The validate_file keywords of a fixture's CLI options."""
+    args = CLI_ARGS.get(name, [])
+    out: dict = {}
+    if "--require-token-counts" in args:
+        out["require_token_counts"] = True
+    if "--max-line-bytes" in args:
+        out["max_line_bytes"] = int(args[args.index("--max-line-bytes") + 1])
+    return out
 
 
 def cli_validate(path: Path, *extra: str):
@@ -24,12 +37,12 @@ def cli_validate(path: Path, *extra: str):
 
 def test_corpus_covers_at_least_fifteen_kinds():
     assert len(EXPECTED) >= 15
-    assert sorted(EXPECTED) == sorted(p.name for p in BAD.glob("*.jsonl"))
+    assert sorted(EXPECTED) == sorted(p.name for p in BAD.glob("*.jsonl*"))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_broken_trace_gets_the_right_error_at_the_right_line(name: str):
-    result = cli_validate(BAD / name, "--json")
+    result = cli_validate(BAD / name, "--json", *CLI_ARGS.get(name, []))
     assert result.exit_code == 1, result.output
     report = orjson.loads(result.stdout)
     assert report["valid"] is False
@@ -78,9 +91,9 @@ def test_max_errors_stops_early(tmp_path: Path):
 
 
 def test_conflicts_found_across_chunk_flushes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import agenttrace_pipeline.trace.validator as v
+    import agenttrace_pipeline.trace.row_checks as rc
 
-    monkeypatch.setattr(v, "_FLUSH_IDS", 4)  # force many small chunks
+    monkeypatch.setattr(rc, "FLUSH_IDS", 4)  # force many small chunks
     rows = [{"timestamp": i, "input_length": 600, "output_length": 1, "hash_ids": [2 * i, 2 * i + 1]} for i in range(20)]
     rows.append({"timestamp": 99, "input_length": 1536, "output_length": 1, "hash_ids": [0, 3, 100]})
     path = tmp_path / "t.jsonl"
@@ -107,7 +120,7 @@ def forced_fast_path(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fast_path_reports_exactly_what_the_line_path_reports(name: str, forced_fast_path):
-    report = validate_file(BAD / name)
+    report = validate_file(BAD / name, **_kwargs(name))
     got = [(v.line, v.field) for v in report.violations]
     assert got == [(e[0], e[1]) for e in EXPECTED[name]]
 

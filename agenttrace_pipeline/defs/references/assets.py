@@ -12,10 +12,9 @@ from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lin
 from agenttrace_pipeline.redact import md_table, redact
 from agenttrace_pipeline.sources.download import FetchPolicy
 from agenttrace_pipeline.sources.mooncake_reference import (
-    ReferenceSpec,
-    available_specs,
     ingest_reference_trace,
     load_reference_config,
+    resolve_specs,
 )
 from agenttrace_pipeline.store.atomic import sha256_file
 from agenttrace_pipeline.trace.schema import trace_table_schema
@@ -51,10 +50,9 @@ def mooncake_reference_traces(
     the warehouse as it was."""
     cfg_path = _config_path(config.config_file)
     cfg = load_reference_config(cfg_path)
-    specs, skipped = available_specs(cfg)
+    specs, skipped = resolve_specs(cfg, config.extra_locations)
     for spec in skipped:
         context.log.warning(f"reference trace {spec.name!r} skipped: {redact(spec.location)} is not present")
-    specs += [ReferenceSpec(name=Path(loc).stem.replace(" ", "_"), location=loc) for loc in config.extra_locations]
     policy = FetchPolicy(offline=config.offline)
     ingested = []
     for spec in specs:
