@@ -33,7 +33,7 @@ SOURCES_MD = {  # what ../shared/data/SOURCES.md says about each source
 def child() -> None:
     import dagster as dg
 
-    from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+    from agenttrace_pipeline.lib.warehouse import WarehouseResource
     from agenttrace_pipeline.defs.sources import assets as src
 
     assets = [*src.raw_assets, src.agent_turns, src.tool_spans, src.arrivals, src.agent_sessions, src.openhands_trace_shapes]

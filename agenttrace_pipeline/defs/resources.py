@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 
 
 @dg.definitions

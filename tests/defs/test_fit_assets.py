@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from agenttrace_pipeline.defs.fits.assets import distribution_fits, generator_profiles
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.sources import assets as src
 from agenttrace_pipeline.fitting import schemas
 from agenttrace_pipeline.store.warehouse import Warehouse

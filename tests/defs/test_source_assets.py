@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.sources import assets as src
 from agenttrace_pipeline.store.warehouse import Warehouse
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.partitions import seeds
 from agenttrace_pipeline.defs.synthesis.assets import dataset_quality, synthetic_dataset
 from agenttrace_pipeline.defs.synthesis.sensors import default_seed_partition

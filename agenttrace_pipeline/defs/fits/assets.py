@@ -5,7 +5,7 @@ import orjson
 import polars as pl
 
 from agenttrace_pipeline import settings
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.fitting import schemas, summary
 from agenttrace_pipeline.fitting.export import content_fingerprint, export_profiles, source_fingerprints
 from agenttrace_pipeline.fitting.report import render_run

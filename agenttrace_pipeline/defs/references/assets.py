@@ -8,7 +8,7 @@ import polars as pl
 from pydantic import Field
 
 from agenttrace_pipeline import settings
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.redact import md_table, redact
 from agenttrace_pipeline.sources.download import FetchPolicy
 from agenttrace_pipeline.sources.mooncake_reference import (

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.redact import md_table
 from agenttrace_pipeline.sources import aggregate
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA

@@ -8,7 +8,7 @@ import polars as pl
 from pydantic import Field
 
 from agenttrace_pipeline import settings
-from agenttrace_pipeline.defs.lib.warehouse import WarehouseResource, record_lineage
+from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.defs.partitions import seeds
 from agenttrace_pipeline.store.atomic import sha256_file
 from agenttrace_pipeline.store.warehouse import Warehouse

@@ -1,1 +1,0 @@
-"""Machinery shared by the assets: warehouse resource and lineage recording."""
