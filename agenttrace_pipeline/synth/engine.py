@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agenttrace_pipeline.synth.batch import Batch
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
-from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, Fitted, make_dist, zipf_groups
+from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, make_dist, zipf_groups
+from agenttrace_pipeline.synth.draws import DrawLog, Recorded, Sampler
 
 END_REASONS = ("forced_retire", "probabilistic_reset", "restart_split", "target_turn_count")
 FORCED, RESET, SPLIT, TARGET = range(4)
@@ -33,45 +35,40 @@ class GenerationError(RuntimeError):
 
 @dataclass
 class Samplers:
-    layer2: Bounded | Fitted
-    new_tokens: Bounded | Fitted
-    output: Bounded | Fitted
-    delay: DelayMixture
-    turns: Bounded | Fitted | None
+    """One sampler per configured quantity; ``calibrated`` is the adjusted new-token lognormal, if any."""
+
+    layer2: Sampler
+    new_tokens: Sampler
+    output: Sampler
+    delay: Sampler
+    turns: Sampler | None
+    calibrated: Bounded | None = None
 
     @classmethod
-    def of(cls, cfg: SessionDistributionConfig, new_tokens: Bounded | None = None) -> Samplers:
+    def of(cls, cfg: SessionDistributionConfig, new_tokens: Bounded | None = None, log: DrawLog | None = None) -> Samplers:
+        """Samplers for ``cfg`` (``new_tokens`` replaces the configured new-token sampler); with ``log``, every
+        value drawn is recorded there under the quantity's name."""
         nt = cfg.new_tokens_per_turn
+
+        def rec(name: str, sampler):
+            return sampler if log is None else Recorded(sampler, log, name)
+
         return cls(
-            layer2=make_dist(cfg.cache.layer2, floor=1),
-            new_tokens=new_tokens or make_dist(nt, bias=nt.bias, floor=1),
-            output=make_dist(cfg.generation_length, floor=1),
-            delay=DelayMixture.of(cfg.inter_turn_delay),
-            turns=make_dist(cfg.turns, floor=1) if cfg.turns is not None else None,
+            layer2=rec("layer2", make_dist(cfg.cache.layer2, floor=1)),
+            new_tokens=rec("new_tokens_per_turn", new_tokens or make_dist(nt, bias=nt.bias, floor=1)),
+            output=rec("generation_length", make_dist(cfg.generation_length, floor=1)),
+            delay=rec("inter_turn_delay_ms", DelayMixture.of(cfg.inter_turn_delay)),
+            turns=rec("turns_per_session", make_dist(cfg.turns, floor=1)) if cfg.turns is not None else None,
+            calibrated=new_tokens,
         )
 
+    @classmethod
+    def for_config(cls, cfg: SessionDistributionConfig, log: DrawLog | None = None) -> Samplers:
+        """Samplers with new tokens calibrated where the config asks for it (reset-driven mode)."""
+        from agenttrace_pipeline.synth.calibration import calibrated_new_tokens
 
-@dataclass
-class Batch:
-    """Simulated sessions; rows of session s are ``row_start[s] : row_start[s + 1]`` (turn 0 first)."""
-
-    c0: np.ndarray  # turn-0 input_length
-    group: np.ndarray
-    row_start: np.ndarray
-    new: np.ndarray  # per row: turn 0 → c0, later → new tokens
-    out: np.ndarray  # per row
-    delay: np.ndarray  # per row, NaN on turn 0
-    end: np.ndarray  # end reason per session
-    final_input: np.ndarray  # cumulative input of the last accepted turn
-    final_output: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return int(self.c0.size)
-
-    @property
-    def turns(self) -> np.ndarray:
-        return np.diff(self.row_start)
+        calibrated = calibrated_new_tokens(cfg) if (cfg.turns is None and cfg.calibrate_new_tokens) else None
+        return cls.of(cfg, calibrated, log)
 
 
 def _assemble(c0, group, turn_sess, turn_new, turn_out, turn_delay, out0, n_turns, end, fin_in, fin_out) -> Batch:

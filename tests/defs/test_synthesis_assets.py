@@ -34,7 +34,8 @@ def test_one_seed_partition_with_checks_tables_and_lineage(instance, isolated: P
         assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"rows_match_trace_schema": True, "sessions_are_well_formed": True,
-                      "hash_ids_keep_one_block_size": True, "quality_within_tolerance": True}
+                      "hash_ids_keep_one_block_size": True, "quality_within_tolerance": True,
+                      "generated_values_follow_configured_distributions": True}
     meta = result.asset_materializations_for_node("synthetic_dataset")[0].metadata
     assert "| new_tokens_per_turn |" in meta["quality"].value and meta["sessions"].value >= 150
     assert Path(meta["output"].value) == isolated / "outputs" / "synthetic" / "default_150s_seed42"
@@ -60,9 +61,9 @@ def test_a_seed_range_backfills_in_a_single_run(instance):
 
 
 def test_a_failing_blocking_check_blocks_downstream_and_the_warehouse(instance, monkeypatch: pytest.MonkeyPatch):
-    import agenttrace_pipeline.defs.synthesis.assets as assets
+    import agenttrace_pipeline.synth.checks as checks_module
 
-    monkeypatch.setattr(assets, "quality_problems", lambda q: ["new_tokens_per_turn mean: off by 9 %"])
+    monkeypatch.setattr(checks_module, "quality_problems", lambda q: ["new_tokens_per_turn mean: off by 9 %"])
     result = _run(instance, partition_key="42")
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["quality_within_tolerance"] is False
