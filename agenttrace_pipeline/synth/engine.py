@@ -149,7 +149,6 @@ def simulate_explicit(
     """Sessions with a target turn count each (see module docstring)."""
     t = cfg.turns
     assert t is not None and s.turns is not None
-    attempts_max = t.max_session_attempts or DEFAULT_ATTEMPTS
     limit = cfg.max_prompt_tokens
     target = s.turns.sample_int(rng, n)
     attempts = np.zeros(n, np.int64)
@@ -178,27 +177,38 @@ def simulate_explicit(
             fin_in = int(cum[j, n_later - 1]) if n_later else int(c0[j])
             parts[sid] = (int(c0[j]), int(group[j]), new[j, :n_later], out[j, : n_later + 1], delay[j, :n_later],
                           FORCED if overflow[j] else TARGET, fin_in, int(out[j, n_later]))
-        retry_a = np.array(retry, dtype=np.int64)
-        if retry_a.size:
-            attempts[retry_a] += 1
-            spent = retry_a[attempts[retry_a] >= attempts_max]
-            if spent.size and t.on_exhausted == "error":
-                sid = int(spent[0])
-                raise GenerationError(
-                    f"session {first_index + sid} (target {int(target[sid])} turns) did not fit below "
-                    f"max_prompt_tokens={limit} in {attempts_max} attempts; set turns.allow_truncation, "
-                    "turns.on_exhausted='resample', or a larger max_prompt_tokens")
-            if spent.size:  # resample the target and start counting again
-                target[spent] = s.turns.sample_int(rng, spent.size)
-                attempts[spent] = 0
-        todo = retry_a
-    rows = [parts[i] for i in range(n)]
-    c0 = np.array([r[0] for r in rows], np.int64)
+        todo = _retry(cfg, s, rng, np.array(retry, dtype=np.int64), target, attempts, first_index)
+    return _gather([parts[i] for i in range(n)])
+
+
+def _retry(cfg: SessionDistributionConfig, s: Samplers, rng: np.random.Generator, retry: np.ndarray,
+           target: np.ndarray, attempts: np.ndarray, first_index: int) -> np.ndarray:
+    """Count another attempt for the sessions in ``retry``; fail or redraw the targets of those out of attempts."""
+    t = cfg.turns
+    assert t is not None and s.turns is not None
+    attempts_max = t.max_session_attempts or DEFAULT_ATTEMPTS
+    if retry.size:
+        attempts[retry] += 1
+        spent = retry[attempts[retry] >= attempts_max]
+        if spent.size and t.on_exhausted == "error":
+            sid = int(spent[0])
+            raise GenerationError(
+                f"session {first_index + sid} (target {int(target[sid])} turns) did not fit below "
+                f"max_prompt_tokens={cfg.max_prompt_tokens} in {attempts_max} attempts; set turns.allow_truncation, "
+                "turns.on_exhausted='resample', or a larger max_prompt_tokens")
+        if spent.size:  # resample the target and start counting again
+            target[spent] = s.turns.sample_int(rng, spent.size)
+            attempts[spent] = 0
+    return retry
+
+
+def _gather(rows: list[tuple]) -> Batch:
+    """A batch from per-session tuples (c0, group, new[], out[], delay[], end, final input, final output)."""
     n_turns = np.array([len(r[2]) + 1 for r in rows], np.int64)
-    row_start = np.zeros(n + 1, np.int64)
+    row_start = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(n_turns, out=row_start[1:])
     return Batch(
-        c0=c0,
+        c0=np.array([r[0] for r in rows], np.int64),
         group=np.array([r[1] for r in rows], np.int64),
         row_start=row_start,
         new=np.concatenate([np.concatenate([[r[0]], r[2]]) for r in rows]).astype(np.int64),

@@ -127,6 +127,21 @@ def _manifest(run: _Run, config_name: str, seed: int, num_sessions: int, started
     }
 
 
+def _finish(work: Path, manifest: dict, quality: dict, block_size: int | None, final: Path) -> ValidationReport | None:
+    """Write manifest.json and quality.json, then validate the dataset (``block_size`` None: skip)."""
+    for name, obj in (("manifest.json", manifest), ("quality.json", quality)):
+        with atomic_writer(work / name) as fh:
+            fh.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+    if block_size is None:
+        return None
+    # Validated in this process, before publishing: a validator child fed through a pipe was measured
+    # slower here (the two cores slow each other down on this allocation-heavy work).
+    report = validate_file(work / "dataset.jsonl", block_size, max_errors=50)
+    if not report.valid:
+        raise InvalidDataset(final / "dataset.jsonl", report)
+    return report
+
+
 def _os_error(exc: OSError, where: Path) -> SynthesisError:
     if exc.errno == errno.ENOSPC:
         return SynthesisError(f"disk full while writing {where}; nothing was kept")
@@ -177,16 +192,7 @@ def synthesize(
                        max_bytes, progress)
         quality = quality_report(run.cfg, run.samplers, run.observed, run.draws, run.writer, gaps.law())
         manifest = _manifest(run, config_name, seed, num_sessions, started, cli_args)
-        for name, obj in (("manifest.json", manifest), ("quality.json", quality)):
-            with atomic_writer(work / name) as fh:
-                fh.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-        report = None
-        # Validated in this process, before publishing: a validator child fed through a pipe was measured
-        # slower here (the two cores slow each other down on this allocation-heavy work).
-        if validate:
-            report = validate_file(work / "dataset.jsonl", cfg.block_size, max_errors=50)
-            if not report.valid:
-                raise InvalidDataset(rd.final / "dataset.jsonl", report)
+        report = _finish(work, manifest, quality, cfg.block_size if validate else None, rd.final)
         final = rd.publish()
     except OutputLimitExceeded as exc:
         rd.discard()
