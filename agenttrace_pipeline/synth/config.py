@@ -15,6 +15,7 @@ Configs load by bundled name (``default``), by path to a JSON file, or from a pr
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,12 +164,18 @@ def bundled_configs() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.json") if p.stem != "spec")
 
 
-def _without_comments(value: Any) -> Any:
-    """``value`` with ``$``-prefixed keys (``$comment``, ``$schema``) removed from every object in it."""
+def _plain(value: Any, path: str) -> Any:
+    """``value`` as JSON would carry it: ``$`` keys (comments) dropped, numpy scalars and arrays as plain
+    numbers and lists, tuples as lists; a NaN or infinite number is an error naming its path."""
     if isinstance(value, dict):
-        return {k: _without_comments(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("$"))}
-    if isinstance(value, list):
-        return [_without_comments(v) for v in value]
+        return {k: _plain(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()
+                if not (isinstance(k, str) and k.startswith("$"))}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy scalar or array
+        return _plain(value.tolist(), path)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: {value} is not a finite number")
     return value
 
 
@@ -176,7 +183,11 @@ def parse_config(data: dict[str, Any], source: str = "config", text: bytes | Non
     """Validate a config dict; ``source`` (and the file's ``text``, for line numbers) name it in errors."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a generator config must be a JSON object, not {type(data).__name__}")
-    data = {k: _without_comments(v) for k, v in data.items() if k not in IGNORED_FOREIGN_FIELDS and not k.startswith("$")}
+    data = {k: v for k, v in data.items() if k not in IGNORED_FOREIGN_FIELDS and not str(k).startswith("$")}
+    try:
+        data = _plain(data, "")
+    except ValueError as exc:
+        raise ConfigError(f"{source}: invalid generator config\n  {exc}") from None
     try:
         return SessionDistributionConfig.model_validate(data)
     except ValidationError as exc:

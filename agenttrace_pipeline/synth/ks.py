@@ -28,8 +28,9 @@ def ks_distance(values: np.ndarray, law: Law) -> float:
     if n == 0:
         return 0.0
     u, first, counts = np.unique(x, return_index=True, return_counts=True)
-    right = np.abs((first + counts) / n - law.cdf(u))
-    left = np.abs(first / n - law.cdf_left(u))
+    f_right, f_left = law.cdf_both(u)
+    right = np.abs((first + counts) / n - f_right)
+    left = np.abs(first / n - f_left)
     return float(max(right.max(), left.max()))
 
 

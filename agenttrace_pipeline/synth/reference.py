@@ -33,11 +33,11 @@ def _phi(z: np.ndarray) -> np.ndarray:
     return np.asarray(_erfc(-np.asarray(z, dtype=np.float64) / math.sqrt(2.0)), dtype=np.float64) / 2.0
 
 
-def _mass(z_a: np.ndarray, z_b: np.ndarray) -> np.ndarray:
-    """``Phi(z_b) - Phi(z_a)`` for ``z_a <= z_b``, computed on the side that keeps its precision."""
-    z_a, z_b = np.broadcast_arrays(np.asarray(z_a, float), np.asarray(z_b, float))
-    upper = z_a > 0
-    return np.where(upper, _phi(-z_a) - _phi(-z_b), _phi(z_b) - _phi(z_a))
+def _mass(z_a: float, z_b: np.ndarray) -> np.ndarray:
+    """``Phi(z_b) - Phi(z_a)`` for ``z_a <= z_b``, computed on the side of ``z_a`` that keeps its precision."""
+    if z_a > 0:
+        return float(_phi(-z_a)) - _phi(-np.asarray(z_b, dtype=np.float64))
+    return _phi(z_b) - float(_phi(z_a))
 
 
 def _log_z(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
@@ -56,6 +56,10 @@ class Law:
 
     def cdf_left(self, x: np.ndarray) -> np.ndarray:
         return self.cdf(x)
+
+    def cdf_both(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(cdf(x), cdf_left(x))``; laws override it where the two share most of their work."""
+        return self.cdf(x), self.cdf_left(x)
 
 
 class _Truncated(Law):
@@ -112,26 +116,27 @@ class RedrawnLognormal(Law):
         below, above = float(_phi(z_lo)), float(_phi(-z_hi))
         return p_in, below, above, (1.0 - p_in) ** (REDRAW_ROUNDS + 1)
 
-    def _cdf(self, x: np.ndarray, left: bool) -> np.ndarray:
+    def cdf_both(self, x):
         x = np.asarray(x, dtype=np.float64)
         if self.sigma == 0.0:
             v = min(max(math.exp(self.mu), self.lo), self.hi)
-            return (x > v if left else x >= v).astype(float)
+            return (x >= v).astype(float), (x > v).astype(float)
         p_in, below, above, missed = self._parts()
-        z_lo = _log_z(np.array([self.lo]), self.mu, self.sigma)[0] if self.lo > 0 else -np.inf
+        z_lo = float(_log_z(np.array([self.lo]), self.mu, self.sigma)[0]) if self.lo > 0 else -np.inf
         inside = np.clip(_mass(z_lo, np.maximum(_log_z(x, self.mu, self.sigma), z_lo)) / p_in, 0, 1) if p_in > 0 else 0.0
+        inside = (1 - missed) * inside * (x >= self.lo)
         out = below + above
-        at_lo = (x > self.lo) if left else (x >= self.lo)
-        at_hi = (x > self.hi) if left else (x >= self.hi)
-        clamped = (below / out * at_lo + above / out * at_hi) if out > 0 else 0.0
-        g = (1 - missed) * inside * (x >= self.lo) + missed * clamped
-        return np.where(at_hi, 1.0, np.clip(g, 0.0, 1.0))
+        pair = []
+        for at_lo, at_hi in (((x >= self.lo), (x >= self.hi)), ((x > self.lo), (x > self.hi))):
+            clamped = (below / out * at_lo + above / out * at_hi) if out > 0 else 0.0
+            pair.append(np.where(at_hi, 1.0, np.clip(inside + missed * clamped, 0.0, 1.0)))
+        return pair[0], pair[1]
 
     def cdf(self, x):
-        return self._cdf(x, left=False)
+        return self.cdf_both(x)[0]
 
     def cdf_left(self, x):
-        return self._cdf(x, left=True)
+        return self.cdf_both(x)[1]
 
 
 @dataclass(frozen=True)
@@ -253,9 +258,14 @@ class CappedMixture(Law):
         return np.where(x >= self.cap, 1.0, g)
 
     def cdf_left(self, x):
+        return self.cdf_both(x)[1]
+
+    def cdf_both(self, x):
         x = np.asarray(x, dtype=np.float64)
-        g = self.fraction * self.agentic.cdf_left(x) + (1 - self.fraction) * self.human.cdf_left(x)
-        return np.where(x > self.cap, 1.0, g)
+        (ar, al), (hr, hl) = self.agentic.cdf_both(x), self.human.cdf_both(x)
+        f = self.fraction
+        return (np.where(x >= self.cap, 1.0, f * ar + (1 - f) * hr),
+                np.where(x > self.cap, 1.0, f * al + (1 - f) * hl))
 
 
 def law_of(d: Lognormal, bias: float = 1.0, floor: float = 0.0) -> Law:

@@ -59,3 +59,15 @@ def test_committed_json_schema_is_current():
     assert committed == json.loads(json.dumps(json_schema())), "run: agenttrace synthesize schema --write"
     assert {"new_tokens_per_turn", "generation_length", "inter_turn_delay", "reset", "turns", "cache",
             "restart_initial_probability", "restart_turn_range", "arrival"} <= set(committed["properties"])
+
+
+def test_configs_built_in_python_are_checked_like_json():
+    import numpy as np
+
+    cfg = parse_config({"max_prompt_tokens": np.int64(90000), "cache": {"layer1_tokens": np.int64(8000)},
+                        "generation_length": {"family": "empirical", "quantiles": np.array([30.0, 80.0, 400.0])}})
+    assert cfg.max_prompt_tokens == 90000 and cfg.generation_length.quantiles == [30.0, 80.0, 400.0]
+    with pytest.raises(ConfigError, match=r"generation_length.max: inf is not a finite number"):
+        parse_config({"generation_length": {"mean": 1000, "median": 900, "max": float("inf")}})
+    with pytest.raises(ConfigError, match=r"restart_turn_range.0: Input should be a valid integer"):
+        parse_config({"restart_turn_range": [True, 9]})
