@@ -184,10 +184,10 @@ def synthesize(
     pilot = Samplers.for_config(cfg)  # calibrates new tokens once; the pilot draws are not recorded
     draws = DrawLog(stream(seed, _DRAWS))
     run = _Run(cfg, Samplers.of(cfg, pilot.calibrated, draws), draws, Observed(stream(seed, _QUALITY), len(END_REASONS)))
-    if max_bytes is not None or (check_free_space and num_sessions > 1000):
-        check_space(rd.root, estimate_bytes(cfg, pilot, num_sessions), max_bytes, check_free_space)
-    work = rd.open()
+    work = rd.open()  # the output folder is checked (a file? writable?) before the size is estimated
     try:
+        if max_bytes is not None or (check_free_space and num_sessions > 1000):
+            check_space(rd.root, estimate_bytes(cfg, pilot, num_sessions), max_bytes, check_free_space)
         _write_dataset(run, work / "dataset.jsonl", num_sessions, seed, batch_size, gaps, collect_sessions,
                        max_bytes, progress)
         quality = quality_report(run.cfg, run.samplers, run.observed, run.draws, run.writer, gaps.law())
