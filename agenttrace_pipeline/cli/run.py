@@ -24,7 +24,8 @@ def run(
     """Materialise every asset on the embedded defaults (the main job) and print where the outputs are."""
     import os
 
-    from agenttrace_pipeline.orchestration import run_main_job, validate_seed
+    from agenttrace_pipeline.orchestration import run_main_job
+    from agenttrace_pipeline.seeds import validate_seed
 
     try:
         seed = validate_seed(seed)
@@ -119,7 +120,8 @@ def backfill_cmd(
     profile: Annotated[str | None, typer.Option(help="Generator profile (bundled or fitted name, path, manifest).")] = None,
 ) -> None:
     """Generate the synthetic datasets (and their quality tables) for a seed range in one run."""
-    from agenttrace_pipeline.orchestration import backfill, parse_seeds
+    from agenttrace_pipeline.orchestration import backfill
+    from agenttrace_pipeline.seeds import parse_seeds
 
     try:
         keys = parse_seeds(seeds)

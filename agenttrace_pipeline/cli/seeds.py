@@ -22,7 +22,8 @@ def seeds_list() -> None:
 @app.command("add")
 def seeds_add(seeds: Annotated[list[str], typer.Argument(help="Seeds or ranges: 7 10-12")]) -> None:
     """Add seed partitions (they then show up in the UI for materialisation and backfills)."""
-    from agenttrace_pipeline.orchestration import add_seeds, parse_seeds
+    from agenttrace_pipeline.orchestration import add_seeds
+    from agenttrace_pipeline.seeds import parse_seeds
 
     try:
         keys = parse_seeds(seeds)

@@ -18,8 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from agenttrace_pipeline.fitting.select import (
-    QuantityFit, aiperf_baseline, empirical_cdf, ks_statistic, model_cdf, positive, refit, table)
+from agenttrace_pipeline.fitting.select import QuantityFit, aiperf_baseline, empirical_cdf, ks_statistic, model_cdf, positive, refit, table
 
 TRAIN_SHARE = 0.7
 HELDOUT_MARGIN = 0.03  # held-out KS target: noise floor + this

@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
-from agenttrace_pipeline.synth.distributions import Bounded, int_target
+from agenttrace_pipeline.synth.distributions import Bounded
+from agenttrace_pipeline.synth.reference import int_law_of
+from agenttrace_pipeline.synth.targets import target
 
 PILOT_SESSIONS = 20_000
 ITERATIONS = 30
@@ -42,7 +44,9 @@ def calibrated_new_tokens(cfg: SessionDistributionConfig) -> Bounded | None:
     base = Bounded.of(nt, bias=nt.bias, floor=1)
     if base.constant:
         return None
-    t_mean, t_median = int_target(base)
+    t_mean, t_median = target(int_law_of(nt, bias=nt.bias))
+    if t_mean is None:
+        return None
     seed = int(cfg.digest()[:15], 16)
     mu, sigma = base.mu, base.sigma
     best, best_err = None, math.inf

@@ -1,8 +1,9 @@
-"""Sampling the configured distributions, and their analytic targets (mean and median after bounds).
+"""Samplers of the configured distributions.
 
-Sampling follows AIPerf: a lognormal draw outside ``[min, max]`` is redrawn, up to 100 rounds, then
-clamped; integer quantities are floored. Targets are what that procedure yields in expectation, so
-quality reports compare like with like (bounds and caps included).
+Lognormals follow AIPerf: a draw outside ``[min, max]`` is redrawn, up to 100 rounds, then clamped; other
+families are drawn from the distribution conditioned on ``[min, max]``; integer quantities are floored.
+What these samplers should produce is written down independently in ``reference.py`` (the laws that
+quality targets and the KS check use), so a defect here shows up as a failed check.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ import numpy as np
 from agenttrace_pipeline.synth.config import InterTurnDelay, Lognormal
 
 REDRAW_ROUNDS = 100
-_Z_POINTS = 200_001  # grid over the standard-normal variable for expectations
-_Z_MAX = 9.5
+INT_CEILING = float(1 << 62)  # integer draws stay int64 even from a tail no configured quantity reaches
 
 
 @dataclass(frozen=True, slots=True)
 class Bounded:
-    """A lognormal in log space with bounds: the sampler and target calculator share this."""
+    """A lognormal in log space, bounded by redraw-then-clamp."""
 
     mu: float
     sigma: float
@@ -53,52 +53,34 @@ class Bounded:
         return x
 
     def sample_int(self, rng: np.random.Generator, n: int, minimum: int = 1) -> np.ndarray:
-        return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
+        return np.clip(np.floor(self.sample(rng, n)), minimum, INT_CEILING).astype(np.int64)
 
     def describe(self) -> dict:
         return {"family": "lognormal", "mu": self.mu, "sigma": self.sigma, "min": self.lo,
                 "max": None if math.isinf(self.hi) else self.hi}
 
-    # targets ------------------------------------------------------------------------------------
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """The bounded distribution on a fine grid: increasing values and their probabilities.
 
-        Redraw-then-clamp is, to within 100 rounds, truncation to ``[lo, hi]``: a lognormal density on
-        ``[lo, hi]``, integrated over ``z = (ln x - mu) / sigma`` with normal weights (no scipy needed,
-        which keeps the generator's start-up fast).
-        """
-        if self.constant:
-            return np.array([min(max(math.exp(self.mu), self.lo), self.hi)]), np.ones(1)
-        z_lo = (math.log(self.lo) - self.mu) / self.sigma if self.lo > 0 else -_Z_MAX
-        z_hi = (math.log(self.hi) - self.mu) / self.sigma if math.isfinite(self.hi) else _Z_MAX
-        z_lo, z_hi = max(z_lo, -_Z_MAX), min(z_hi, _Z_MAX)
-        if z_hi - z_lo < 1e-9:  # (almost) everything is clamped to one bound
-            return np.array([self.lo if z_hi <= -_Z_MAX + 1e-9 else self.hi]), np.ones(1)
-        z = np.linspace(z_lo, z_hi, _Z_POINTS)
-        w = np.exp(-0.5 * z * z)
-        w[[0, -1]] *= 0.5  # trapezoid rule
-        return np.exp(self.mu + self.sigma * z), w / w.sum()
-
-
-def target_of(values: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
-    """(mean, median) of a discretised distribution with increasing ``values``."""
-    median = values[min(int(np.searchsorted(np.cumsum(probs), 0.5)), values.size - 1)]
-    return float(values @ probs), float(median)
-
-
-def int_target(b: Bounded | Fitted, minimum: int = 1, transform=None) -> tuple[float, float]:
-    """Mean and median of ``max(floor(X), minimum)`` (optionally transformed) for a bounded lognormal X."""
-    values, probs = b.grid()
-    v = np.maximum(np.floor(values), minimum)
-    if transform is not None:
-        v = transform(v)
-    return target_of(v, probs)
+def _table_cdf(q: np.ndarray, x: float, left: bool) -> float:
+    """CDF of a quantile table at ``x``: the top of a run of tied values, or its bottom (``left``)."""
+    i = int(np.searchsorted(q, x, side="left" if left else "right"))
+    if i == 0:
+        return 0.0
+    if i >= q.size:
+        return 1.0
+    p = np.linspace(0.0, 1.0, q.size)
+    return float(p[i - 1] + (x - q[i - 1]) / (q[i] - q[i - 1]) * (p[i] - p[i - 1]))
 
 
 class Fitted:
-    """A non-lognormal family from a fitted profile, truncated to ``[lo, hi]`` by inverse-CDF sampling.
+    """A non-lognormal family from a fitted profile, drawn from the distribution conditioned on ``[lo, hi]``.
 
-    scipy.stats is imported only here (it costs ~1.5 s), i.e. only for profiles that use these families.
+    * ``empirical`` (a quantile table) and the scipy families: inverse CDF of ``U ~ Uniform(F(lo-), F(hi))``.
+      ``F(lo-)`` is the mass strictly below ``lo``, so an atom *at* ``lo`` (tied quantiles, e.g. 21 % of a
+      table at 1 token) is kept;
+    * ``lognormal_mixture``: the component is chosen with weights ``w_k * P_k([lo, hi])`` and drawn from
+      its own truncated lognormal, which is exactly the truncated mixture.
+
+    scipy is imported only here (scipy.stats costs ~1.5 s), i.e. only for profiles that use these families.
     """
 
     def __init__(self, d: Lognormal, bias: float = 1.0, floor: float = 0.0) -> None:
@@ -106,14 +88,22 @@ class Fitted:
         self.lo = max(d.min if d.min is not None else 0.0, floor)
         self.hi = d.max if d.max is not None else math.inf
         self.bias = bias
-        self._parts: list[tuple[float, Bounded]] = []
         if d.family == "empirical":
             self._q = np.asarray(d.quantiles, dtype=float) * bias
             self._p = np.linspace(0.0, 1.0, self._q.size)
+            self._a = _table_cdf(self._q, self.lo, left=True)
+            self._b = _table_cdf(self._q, self.hi, left=False) if math.isfinite(self.hi) else 1.0
         elif d.family == "lognormal_mixture":
-            total = sum(c.weight for c in d.components or [])
-            self._parts = [(c.weight / total, Bounded(c.mu + math.log(bias), c.sigma, self.lo, self.hi))
-                           for c in d.components or []]
+            from scipy.special import ndtr
+
+            comps = d.components or []
+            self._mu = np.array([c.mu + math.log(bias) for c in comps])
+            self._sigma = np.array([c.sigma for c in comps])
+            with np.errstate(divide="ignore"):
+                self._z_lo = (np.log(self.lo) - self._mu) / self._sigma if self.lo > 0 else np.full(len(comps), -np.inf)
+            self._z_hi = (np.log(self.hi) - self._mu) / self._sigma if math.isfinite(self.hi) else np.full(len(comps), np.inf)
+            mass = np.array([c.weight for c in comps]) * (ndtr(self._z_hi) - ndtr(self._z_lo))
+            self._weights = mass / mass.sum() if mass.sum() > 0 else np.full(len(comps), 1.0 / len(comps))
         else:
             from scipy import stats
 
@@ -125,48 +115,37 @@ class Fitted:
                 "fisk": lambda: stats.fisk(p.get("shape", 1.0), scale=scale),
                 "exponential": lambda: stats.expon(scale=scale),
             }[d.family]()
+            self._a = float(self._dist.cdf(self.lo)) if self.lo > 0 else 0.0
+            self._b = float(self._dist.cdf(self.hi)) if math.isfinite(self.hi) else 1.0
 
     @property
     def constant(self) -> bool:
         return False
 
-    def _cdf(self, x: float) -> float:
-        if x <= 0:
-            return 0.0
-        if math.isinf(x):
-            return 1.0
-        if self.family == "empirical":
-            return float(np.interp(x, self._q, self._p))
-        return float(self._dist.cdf(x))
+    def _mixture(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        from scipy.special import ndtr, ndtri
 
-    def _ppf(self, u: np.ndarray) -> np.ndarray:
-        if self.family == "empirical":
-            return np.interp(u, self._p, self._q)
-        return self._dist.ppf(u)
+        k = rng.choice(self._mu.size, size=n, p=self._weights)
+        z_lo, z_hi = self._z_lo[k], self._z_hi[k]
+        u = rng.random(n)
+        # Upper-tail ranges are inverted through the survival side, where doubles keep their precision.
+        upper = z_lo > 0
+        z = np.where(upper, -ndtri(ndtr(-z_hi) + u * (ndtr(-z_lo) - ndtr(-z_hi))),
+                     ndtri(ndtr(z_lo) + u * (ndtr(z_hi) - ndtr(z_lo))))
+        return np.exp(self._mu[k] + self._sigma[k] * np.clip(z, z_lo, z_hi))
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        if self._parts:
-            which = rng.choice(len(self._parts), size=n, p=[w for w, _ in self._parts])
-            out = np.empty(n)
-            for k, (_, part) in enumerate(self._parts):
-                sel = which == k
-                out[sel] = part.sample(rng, int(sel.sum()))
-            return out
-        a, b = self._cdf(self.lo), self._cdf(self.hi)
-        return np.clip(self._ppf(rng.uniform(a, b, n)), self.lo, self.hi)
+        if self.family == "lognormal_mixture":
+            x = self._mixture(rng, n)
+        elif self._b <= self._a:  # no probability in range (configs are checked for this): the nearer bound
+            x = np.full(n, self.lo if self._a >= 1.0 else self.hi)
+        else:
+            u = rng.uniform(self._a, self._b, n)
+            x = np.interp(u, self._p, self._q) if self.family == "empirical" else self._dist.ppf(u)
+        return np.clip(x, self.lo, self.hi)
 
     def sample_int(self, rng: np.random.Generator, n: int, minimum: int = 1) -> np.ndarray:
-        return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
-
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._parts:
-            vals, probs = zip(*[(g[0], w * g[1]) for w, part in self._parts for g in [part.grid()]], strict=True)
-            v, p = np.concatenate(vals), np.concatenate(probs)
-            order = np.argsort(v, kind="stable")
-            return v[order], p[order]
-        a, b = self._cdf(self.lo), self._cdf(self.hi)
-        u = a + (np.arange(_Z_POINTS) + 0.5) / _Z_POINTS * (b - a)
-        return np.clip(self._ppf(u), self.lo, self.hi), np.full(_Z_POINTS, 1.0 / _Z_POINTS)
+        return np.clip(np.floor(self.sample(rng, n)), minimum, INT_CEILING).astype(np.int64)
 
     def describe(self) -> dict:
         return {"family": self.family, "min": self.lo, "max": None if math.isinf(self.hi) else self.hi, "bias": self.bias}
@@ -199,13 +178,12 @@ class DelayMixture:
         out[~agentic] = self.human.sample(rng, n - k)
         return np.minimum(out, self.cap)
 
-    def target(self) -> tuple[float, float]:
-        va, pa = self.agentic.grid()
-        vh, ph = self.human.grid()
-        values = np.minimum(np.concatenate([va, vh]), self.cap)
-        probs = np.concatenate([self.fraction * pa, (1 - self.fraction) * ph])
-        order = np.argsort(values, kind="stable")
-        return target_of(values[order], probs[order])
+    def sample_int(self, rng: np.random.Generator, n: int, minimum: int = 0) -> np.ndarray:
+        return np.maximum(np.floor(self.sample(rng, n)), minimum).astype(np.int64)
+
+    def describe(self) -> dict:
+        return {"agentic_fraction": self.fraction, "agentic_delay": self.agentic.describe(),
+                "human_delay": self.human.describe(), "max": None if math.isinf(self.cap) else self.cap}
 
 
 def zipf_groups(rng: np.random.Generator, n: int, num_groups: int, alpha: float) -> np.ndarray:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agenttrace_pipeline.synth.batch import Batch
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
-from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, Fitted, make_dist, zipf_groups
+from agenttrace_pipeline.synth.distributions import Bounded, DelayMixture, make_dist, zipf_groups
+from agenttrace_pipeline.synth.draws import DrawLog, Recorded, Sampler
 
 END_REASONS = ("forced_retire", "probabilistic_reset", "restart_split", "target_turn_count")
 FORCED, RESET, SPLIT, TARGET = range(4)
@@ -33,45 +35,40 @@ class GenerationError(RuntimeError):
 
 @dataclass
 class Samplers:
-    layer2: Bounded | Fitted
-    new_tokens: Bounded | Fitted
-    output: Bounded | Fitted
-    delay: DelayMixture
-    turns: Bounded | Fitted | None
+    """One sampler per configured quantity; ``calibrated`` is the adjusted new-token lognormal, if any."""
+
+    layer2: Sampler
+    new_tokens: Sampler
+    output: Sampler
+    delay: Sampler
+    turns: Sampler | None
+    calibrated: Bounded | None = None
 
     @classmethod
-    def of(cls, cfg: SessionDistributionConfig, new_tokens: Bounded | None = None) -> Samplers:
+    def of(cls, cfg: SessionDistributionConfig, new_tokens: Bounded | None = None, log: DrawLog | None = None) -> Samplers:
+        """Samplers for ``cfg`` (``new_tokens`` replaces the configured new-token sampler); with ``log``, every
+        value drawn is recorded there under the quantity's name."""
         nt = cfg.new_tokens_per_turn
+
+        def rec(name: str, sampler):
+            return sampler if log is None else Recorded(sampler, log, name)
+
         return cls(
-            layer2=make_dist(cfg.cache.layer2, floor=1),
-            new_tokens=new_tokens or make_dist(nt, bias=nt.bias, floor=1),
-            output=make_dist(cfg.generation_length, floor=1),
-            delay=DelayMixture.of(cfg.inter_turn_delay),
-            turns=make_dist(cfg.turns, floor=1) if cfg.turns is not None else None,
+            layer2=rec("layer2", make_dist(cfg.cache.layer2, floor=1)),
+            new_tokens=rec("new_tokens_per_turn", new_tokens or make_dist(nt, bias=nt.bias, floor=1)),
+            output=rec("generation_length", make_dist(cfg.generation_length, floor=1)),
+            delay=rec("inter_turn_delay_ms", DelayMixture.of(cfg.inter_turn_delay)),
+            turns=rec("turns_per_session", make_dist(cfg.turns, floor=1)) if cfg.turns is not None else None,
+            calibrated=new_tokens,
         )
 
+    @classmethod
+    def for_config(cls, cfg: SessionDistributionConfig, log: DrawLog | None = None) -> Samplers:
+        """Samplers with new tokens calibrated where the config asks for it (reset-driven mode)."""
+        from agenttrace_pipeline.synth.calibration import calibrated_new_tokens
 
-@dataclass
-class Batch:
-    """Simulated sessions; rows of session s are ``row_start[s] : row_start[s + 1]`` (turn 0 first)."""
-
-    c0: np.ndarray  # turn-0 input_length
-    group: np.ndarray
-    row_start: np.ndarray
-    new: np.ndarray  # per row: turn 0 → c0, later → new tokens
-    out: np.ndarray  # per row
-    delay: np.ndarray  # per row, NaN on turn 0
-    end: np.ndarray  # end reason per session
-    final_input: np.ndarray  # cumulative input of the last accepted turn
-    final_output: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return int(self.c0.size)
-
-    @property
-    def turns(self) -> np.ndarray:
-        return np.diff(self.row_start)
+        calibrated = calibrated_new_tokens(cfg) if (cfg.turns is None and cfg.calibrate_new_tokens) else None
+        return cls.of(cfg, calibrated, log)
 
 
 def _assemble(c0, group, turn_sess, turn_new, turn_out, turn_delay, out0, n_turns, end, fin_in, fin_out) -> Batch:
@@ -152,7 +149,6 @@ def simulate_explicit(
     """Sessions with a target turn count each (see module docstring)."""
     t = cfg.turns
     assert t is not None and s.turns is not None
-    attempts_max = t.max_session_attempts or DEFAULT_ATTEMPTS
     limit = cfg.max_prompt_tokens
     target = s.turns.sample_int(rng, n)
     attempts = np.zeros(n, np.int64)
@@ -181,27 +177,38 @@ def simulate_explicit(
             fin_in = int(cum[j, n_later - 1]) if n_later else int(c0[j])
             parts[sid] = (int(c0[j]), int(group[j]), new[j, :n_later], out[j, : n_later + 1], delay[j, :n_later],
                           FORCED if overflow[j] else TARGET, fin_in, int(out[j, n_later]))
-        retry_a = np.array(retry, dtype=np.int64)
-        if retry_a.size:
-            attempts[retry_a] += 1
-            spent = retry_a[attempts[retry_a] >= attempts_max]
-            if spent.size and t.on_exhausted == "error":
-                sid = int(spent[0])
-                raise GenerationError(
-                    f"session {first_index + sid} (target {int(target[sid])} turns) did not fit below "
-                    f"max_prompt_tokens={limit} in {attempts_max} attempts; set turns.allow_truncation, "
-                    "turns.on_exhausted='resample', or a larger max_prompt_tokens")
-            if spent.size:  # resample the target and start counting again
-                target[spent] = s.turns.sample_int(rng, spent.size)
-                attempts[spent] = 0
-        todo = retry_a
-    rows = [parts[i] for i in range(n)]
-    c0 = np.array([r[0] for r in rows], np.int64)
+        todo = _retry(cfg, s, rng, np.array(retry, dtype=np.int64), target, attempts, first_index)
+    return _gather([parts[i] for i in range(n)])
+
+
+def _retry(cfg: SessionDistributionConfig, s: Samplers, rng: np.random.Generator, retry: np.ndarray,
+           target: np.ndarray, attempts: np.ndarray, first_index: int) -> np.ndarray:
+    """Count another attempt for the sessions in ``retry``; fail or redraw the targets of those out of attempts."""
+    t = cfg.turns
+    assert t is not None and s.turns is not None
+    attempts_max = t.max_session_attempts or DEFAULT_ATTEMPTS
+    if retry.size:
+        attempts[retry] += 1
+        spent = retry[attempts[retry] >= attempts_max]
+        if spent.size and t.on_exhausted == "error":
+            sid = int(spent[0])
+            raise GenerationError(
+                f"session {first_index + sid} (target {int(target[sid])} turns) did not fit below "
+                f"max_prompt_tokens={cfg.max_prompt_tokens} in {attempts_max} attempts; set turns.allow_truncation, "
+                "turns.on_exhausted='resample', or a larger max_prompt_tokens")
+        if spent.size:  # resample the target and start counting again
+            target[spent] = s.turns.sample_int(rng, spent.size)
+            attempts[spent] = 0
+    return retry
+
+
+def _gather(rows: list[tuple]) -> Batch:
+    """A batch from per-session tuples (c0, group, new[], out[], delay[], end, final input, final output)."""
     n_turns = np.array([len(r[2]) + 1 for r in rows], np.int64)
-    row_start = np.zeros(n + 1, np.int64)
+    row_start = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(n_turns, out=row_start[1:])
     return Batch(
-        c0=c0,
+        c0=np.array([r[0] for r in rows], np.int64),
         group=np.array([r[1] for r in rows], np.int64),
         row_start=row_start,
         new=np.concatenate([np.concatenate([[r[0]], r[2]]) for r in rows]).astype(np.int64),

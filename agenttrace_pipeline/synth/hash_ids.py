@@ -20,6 +20,7 @@ import numpy as np
 
 from agenttrace_pipeline.synth.config import SessionDistributionConfig
 
+
 def id_text(start: int, count: int) -> str:
     """Comma-joined decimal ids ``start .. start+count-1``."""
     return ",".join(map(str, range(start, start + count)))

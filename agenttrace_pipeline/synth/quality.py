@@ -43,6 +43,11 @@ class Metric:
             self.sampled = True
         self._values, self._keys = vals, ks
 
+    @property
+    def values(self) -> np.ndarray:
+        """Every value added, or a uniform sample of ``cap`` of them."""
+        return self._values
+
     def summary(self) -> dict[str, Any]:
         if not self.count:
             return {"count": 0}
@@ -72,3 +77,27 @@ def compare(metric: Metric, target: tuple[float, float] | None) -> dict[str, Any
         "pct_error_mean": pct_error(obs.get("mean"), t_mean),
         "pct_error_median": pct_error(obs.get("median"), t_median),
     }
+
+
+QUALITY_METRICS = ("initial_context", "generation_length", "new_tokens_per_turn", "inter_turn_delay_ms",
+                   "turns_per_session", "final_context_utilization")
+
+
+class Observed:
+    """Observed statistics of the generated rows, batch by batch (see :data:`QUALITY_METRICS`)."""
+
+    def __init__(self, rng: np.random.Generator, n_end_reasons: int) -> None:
+        self.metrics = {name: Metric(rng) for name in QUALITY_METRICS}
+        self.ends = np.zeros(n_end_reasons, np.int64)
+
+    def add(self, b: Any, max_prompt_tokens: int, primaries: bool) -> None:
+        """Add a :class:`~agenttrace_pipeline.synth.batch.Batch` (primaries carry the turn-0 targets)."""
+        later = b.later
+        if primaries:
+            self.metrics["initial_context"].add(b.c0)
+        self.metrics["generation_length"].add(b.out)
+        self.metrics["new_tokens_per_turn"].add(b.new[later])
+        self.metrics["inter_turn_delay_ms"].add(b.delay[later])
+        self.metrics["turns_per_session"].add(b.turns)
+        self.metrics["final_context_utilization"].add(b.final_input / max_prompt_tokens)
+        self.ends += np.bincount(b.end.astype(np.int64), minlength=self.ends.size)

@@ -13,8 +13,8 @@ import pandera.polars as pa
 import polars as pl
 
 from agenttrace_pipeline.trace.dtypes import ROW_DTYPES
-from agenttrace_pipeline.trace.model import BLOCK_SIZE
 from agenttrace_pipeline.trace.files import is_gzip, open_trace
+from agenttrace_pipeline.trace.model import BLOCK_SIZE
 from agenttrace_pipeline.trace.rules import FIELDS, FieldRule
 from agenttrace_pipeline.trace.rules_polars import hash_count_expr, placement_expr, value_expr
 

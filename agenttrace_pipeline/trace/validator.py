@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from agenttrace_pipeline.trace.model import BLOCK_SIZE, MAX_LINE_BYTES
 from agenttrace_pipeline.trace.files import CorruptGzip, consumed, is_compressed, open_trace
+from agenttrace_pipeline.trace.model import BLOCK_SIZE, MAX_LINE_BYTES
 from agenttrace_pipeline.trace.reader import CHUNK_BYTES, CR_ONLY_REASON, Block, CrOnly, LongLine, iter_blocks, long_line_reason
 from agenttrace_pipeline.trace.report import ValidationReport, Violation
 from agenttrace_pipeline.trace.row_checks import RowChecker

@@ -27,6 +27,7 @@ EXPECTED_CHECKS = {
     ("synthetic_dataset", "sessions_are_well_formed", True),
     ("synthetic_dataset", "hash_ids_keep_one_block_size", True),
     ("synthetic_dataset", "quality_within_tolerance", True),
+    ("synthetic_dataset", "generated_values_follow_configured_distributions", True),
     ("agent_turns", "tokens_are_non_negative", True),
     ("agent_turns", "turn_indexes_are_contiguous", True),
     ("agent_turns", "timestamps_are_monotone_within_a_trace", True),

@@ -17,9 +17,9 @@ def config(**overrides: Any) -> SessionDistributionConfig:
 
 
 def generate(tmp: Path, cfg: SessionDistributionConfig | None = None, n: int = 300, seed: int = 1,
-             name: str = "run") -> SynthesisResult:
+             name: str = "run", **kw: Any) -> SynthesisResult:
     return synthesize(cfg or config(), num_sessions=n, seed=seed, output_root=tmp, run_name=name,
-                      collect_sessions=True)
+                      collect_sessions=True, **kw)
 
 
 def rows(path: Path) -> list[dict]:

@@ -20,8 +20,8 @@ def test_bundled_default_has_the_seed_values_and_real_spread():
     assert cfg.reset is not None and cfg.reset.context_scaling > 1
 
 
-def test_unknown_keys_are_kept_and_restart_fraction_is_an_alias():
-    cfg = parse_config({"restart_fraction": 0.4, "some_future_field": {"x": 1}})
+def test_restart_fraction_is_an_alias_and_listed_foreign_keys_are_ignored():
+    cfg = parse_config({"restart_fraction": 0.4, "system_prompt_tokens": 4000, "$comment": "why"})
     assert cfg.restart_initial_probability == 0.4
 
 
@@ -59,3 +59,15 @@ def test_committed_json_schema_is_current():
     assert committed == json.loads(json.dumps(json_schema())), "run: agenttrace synthesize schema --write"
     assert {"new_tokens_per_turn", "generation_length", "inter_turn_delay", "reset", "turns", "cache",
             "restart_initial_probability", "restart_turn_range", "arrival"} <= set(committed["properties"])
+
+
+def test_configs_built_in_python_are_checked_like_json():
+    import numpy as np
+
+    cfg = parse_config({"max_prompt_tokens": np.int64(90000), "cache": {"layer1_tokens": np.int64(8000)},
+                        "generation_length": {"family": "empirical", "quantiles": np.array([30.0, 80.0, 400.0])}})
+    assert cfg.max_prompt_tokens == 90000 and cfg.generation_length.quantiles == [30.0, 80.0, 400.0]
+    with pytest.raises(ConfigError, match=r"generation_length.max: inf is not a finite number"):
+        parse_config({"generation_length": {"mean": 1000, "median": 900, "max": float("inf")}})
+    with pytest.raises(ConfigError, match=r"restart_turn_range.0: Input should be a valid integer"):
+        parse_config({"restart_turn_range": [True, 9]})

@@ -5,11 +5,11 @@ import orjson
 import polars as pl
 
 from agenttrace_pipeline import settings
-from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.fitting import schemas, summary
 from agenttrace_pipeline.fitting.export import content_fingerprint, export_profiles, source_fingerprints
 from agenttrace_pipeline.fitting.report import render_run
 from agenttrace_pipeline.fitting.run import fit_all, fits_frame
+from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, TURN_SCHEMA
 from agenttrace_pipeline.sources.config import SourceConfigError, load_sources
 from agenttrace_pipeline.store.atomic import atomic_writer, sha256_file
