@@ -91,4 +91,4 @@ def delay_config(split: DelaySplit, gap: dict[str, Any], agentic: dict[str, Any]
     # one component: every gap is drawn from it; human_delay is left out (the generator never draws it
     # at agentic_fraction 1.0), and the reason is written beside it
     return {"components": 1, "agentic_fraction": 1.0, "agentic_delay": gap, "basis": split.basis,
-            "one_component": split.reason}
+            "reason": split.reason}

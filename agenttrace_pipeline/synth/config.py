@@ -61,6 +61,18 @@ class InterTurnDelay(StrictModel):
     agentic_delay: Lognormal = Field(default_factory=lambda: Lognormal(mean=2500, median=1800))
     human_delay: Lognormal = Field(default_factory=lambda: Lognormal(mean=40000, median=25000))
     max: float | None = Field(default=None, gt=0, description="Cap (ms) applied to the mixture.")
+    # what a fitted profile says about the mixture: one component (every gap from agentic_delay, human_delay
+    # never drawn) or two, and how that was decided
+    components: Literal[1, 2] | None = Field(default=None, description="1: a single delay law (agentic_fraction "
+                                             "must be 1); 2: agentic and human components.")
+    basis: str | None = Field(default=None, description="How the gaps were split (fitted profiles).")
+    reason: str | None = Field(default=None, description="Why one component is enough (fitted profiles).")
+
+    @model_validator(mode="after")
+    def _one_component_means_all_agentic(self) -> InterTurnDelay:
+        if self.components == 1 and self.agentic_fraction != 1.0:
+            raise ValueError("components: 1 needs agentic_fraction 1.0 (every gap from agentic_delay)")
+        return self
 
 
 class Reset(StrictModel):

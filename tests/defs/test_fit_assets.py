@@ -70,7 +70,7 @@ def test_fits_profiles_and_round_trip_on_real_traces(isolated: Path, shared_data
     # L2 is the turn-0 prompt beyond the 320-token shared prefix (512 once the generator rounds it to a block)
     assert chat["cache"]["layer1_tokens"] == 320 and cfg.prefix_tokens == 512
     assert chat["inter_turn_delay"]["components"] == 1 and "human_delay" not in chat["inter_turn_delay"]
-    assert "no human turns" in chat["inter_turn_delay"]["one_component"]
+    assert "no human turns" in chat["inter_turn_delay"]["reason"]
     pooled = _profile(isolated, "fitted_pooled_coding_agents")
     assert "agenttrace" not in pooled["fit"]["sources"] and "agenttrace" not in pooled["fit"]["source_fingerprints"]
     assert pooled["fit"]["pooled"]["note"] == "bundled samples left out: ['agenttrace']"

@@ -31,7 +31,7 @@ def test_a_source_without_human_turns_says_it_has_one_component():
     cfg = delay_config(data.delay, GAP, None, None)
     # nothing copied into human_delay: the generator never draws it at fraction 1.0, and the reason is there
     assert cfg == {"components": 1, "agentic_fraction": 1.0, "agentic_delay": GAP, "basis": data.delay.basis,
-                   "one_component": data.delay.reason}
+                   "reason": data.delay.reason}
 
 
 def test_too_few_human_gaps_make_one_component_and_say_how_many():
