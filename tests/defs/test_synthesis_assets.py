@@ -76,7 +76,8 @@ def test_a_non_numeric_seed_is_a_clear_error(instance):
     instance.add_dynamic_partitions(seeds.name, ["abc"])
     result = _run(instance, partition_key="abc")
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "seed partition 'abc' is not a non-negative integer" in str(failure.event_specific_data.error)
+    message = str(failure.event_specific_data.error)
+    assert "bad seed 'abc'" in message and "agenttrace seeds remove abc" in message
 
 
 def test_sensor_adds_the_default_seed(isolated: Path):
