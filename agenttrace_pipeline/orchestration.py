@@ -87,14 +87,16 @@ def run_main_job(seed: str | None = None, log_level: str = "CRITICAL", profile: 
     definitions = defs()
     instance = dg.DagsterInstance.get()
     job = definitions.resolve_job_def("materialize_all")
-    kwargs = {}
+    partition_key = None
     if job.partitions_def is not None and seed is not None:
-        pdef = job.partitions_def
-        if isinstance(pdef, dg.DynamicPartitionsDefinition) and not instance.has_dynamic_partition(pdef.name, seed):
-            instance.add_dynamic_partitions(pdef.name, [seed])
-        kwargs["partition_key"] = seed
+        from agenttrace_pipeline.defs.partitions import SEEDS
+
+        if not instance.has_dynamic_partition(SEEDS, seed):
+            instance.add_dynamic_partitions(SEEDS, [seed])
+        partition_key = seed
     run_config = _run_config(log_level, profile, num_sessions)
-    result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, **kwargs)
+    result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                    partition_key=partition_key)
     return _summarise(result)
 
 
@@ -183,12 +185,12 @@ def add_seeds(keys: list[str]) -> list[str]:
     ensure_dagster_home()
     import dagster as dg
 
-    from agenttrace_pipeline.defs.partitions import seeds
+    from agenttrace_pipeline.defs.partitions import SEEDS
 
     instance = dg.DagsterInstance.get()
-    new = [k for k in keys if not instance.has_dynamic_partition(seeds.name, k)]
+    new = [k for k in keys if not instance.has_dynamic_partition(SEEDS, k)]
     if new:
-        instance.add_dynamic_partitions(seeds.name, new)
+        instance.add_dynamic_partitions(SEEDS, new)
     return new
 
 
@@ -198,12 +200,12 @@ def remove_seeds(keys: list[str]) -> list[str]:
     ensure_dagster_home()
     import dagster as dg
 
-    from agenttrace_pipeline.defs.partitions import seeds
+    from agenttrace_pipeline.defs.partitions import SEEDS
 
     instance = dg.DagsterInstance.get()
-    gone = [k for k in keys if instance.has_dynamic_partition(seeds.name, k)]
+    gone = [k for k in keys if instance.has_dynamic_partition(SEEDS, k)]
     for k in gone:
-        instance.delete_dynamic_partition(seeds.name, k)
+        instance.delete_dynamic_partition(SEEDS, k)
     return gone
 
 
@@ -211,9 +213,9 @@ def list_seeds() -> list[str]:
     ensure_dagster_home()
     import dagster as dg
 
-    from agenttrace_pipeline.defs.partitions import seeds
+    from agenttrace_pipeline.defs.partitions import SEEDS
 
-    return list(dg.DagsterInstance.get().get_dynamic_partitions(seeds.name))
+    return list(dg.DagsterInstance.get().get_dynamic_partitions(SEEDS))
 
 
 def backfill(keys: list[str], num_sessions: int | None = None, log_level: str = "CRITICAL",

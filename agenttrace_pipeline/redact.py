@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -39,7 +40,7 @@ def md_text(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def md_table(columns: list[str], rows: list[tuple | list]) -> str:
+def md_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table whose every cell is escaped with :func:`md_text`."""
     head = "| " + " | ".join(md_text(c) for c in columns) + " |\n|" + "---|" * len(columns) + "\n"
     return head + "".join("| " + " | ".join(md_text(v) for v in row) + " |\n" for row in rows)

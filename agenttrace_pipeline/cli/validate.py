@@ -31,7 +31,6 @@ def validate_mooncake_trace(
     """
     from agenttrace_pipeline.trace.validator import validate_file
 
-    opts = {"require_token_counts": require_token_counts, "max_line_bytes": max_line_bytes}
 
     size = input.stat().st_size if input.is_file() else 0
     show_progress = not as_json and err.is_terminal and size > 32 << 20
@@ -41,9 +40,11 @@ def validate_mooncake_trace(
         with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err,
                       transient=True) as bar:
             task = bar.add_task("validating", total=size)
-            report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n), **opts)
+            report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n),
+                                   require_token_counts=require_token_counts, max_line_bytes=max_line_bytes)
     else:
-        report = validate_file(input, block_size, max_errors or None, **opts)
+        report = validate_file(input, block_size, max_errors or None, require_token_counts=require_token_counts,
+                               max_line_bytes=max_line_bytes)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:

@@ -3,4 +3,5 @@
 import dagster as dg
 
 DEFAULT_SEED = "42"
-seeds = dg.DynamicPartitionsDefinition(name="seeds")
+SEEDS = "seeds"  # the partition set's name, for instance calls
+seeds = dg.DynamicPartitionsDefinition(name=SEEDS)

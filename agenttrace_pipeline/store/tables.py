@@ -14,7 +14,7 @@ import polars as pl
 from agenttrace_pipeline.fitting import schemas as fit_schemas
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
 
-RUN = {"run_id": pl.String()}
+RUN: dict[str, pl.DataType] = {"run_id": pl.String()}
 _DT = pl.Datetime("us", "UTC")
 
 
@@ -31,6 +31,11 @@ class TableSpec:
 
 class SchemaMismatch(ValueError):
     """A frame written to a table does not have the table's declared columns."""
+
+
+def _cols(columns: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    """A column declaration typed as such (mypy infers narrower dict types from literals)."""
+    return columns
 
 
 def _minus(schema: dict[str, pl.DataType], col: str) -> dict[str, pl.DataType]:
@@ -84,8 +89,8 @@ _SPECS = [
     TableSpec("mooncake_reference_requests", "trace", _TRACE_ROWS | RUN,
               "Every request of every ingested reference Mooncake trace."),
     TableSpec("reference_cache_stats", "trace",
-              {"capacity_blocks": pl.Int64(), "requests": pl.Int64(), "input_tokens": pl.Int64(),
-               "hit_tokens": pl.Int64(), "distinct_blocks": pl.Int64(), "hit_rate": pl.Float64()} | RUN,
+              _cols({"capacity_blocks": pl.Int64(), "requests": pl.Int64(), "input_tokens": pl.Int64(),
+               "hit_tokens": pl.Int64(), "distinct_blocks": pl.Int64(), "hit_rate": pl.Float64()}) | RUN,
               "Theoretical prefix-cache hit rates per reference trace and capacity (NULL = infinite)."),
     TableSpec("synthetic_turns", "seed", _TRACE_ROWS | {"dataset_id": pl.String()} | RUN,
               "One row per request of every generated dataset."),

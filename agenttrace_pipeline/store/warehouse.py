@@ -229,11 +229,12 @@ class Warehouse:
             try:
                 self._create_views(conn)
                 default = self._default_lake()
-                views = conn.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()
-                for (sql,) in views if default else []:
-                    conn.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1).replace(
-                        f"getvariable('{LAKE_VARIABLE}')",
-                        f"coalesce(getvariable('{LAKE_VARIABLE}'), '{default.replace(chr(39), chr(39) * 2)}')"))
+                if default is not None:
+                    fallback = f"coalesce(getvariable('{LAKE_VARIABLE}'), '{default.replace(chr(39), chr(39) * 2)}')"
+                    views = conn.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()
+                    for (sql,) in views:
+                        conn.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
+                                     .replace(f"getvariable('{LAKE_VARIABLE}')", fallback))
             finally:
                 conn.close()
         return self.database

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from agenttrace_pipeline.defs.partitions import seeds
+from agenttrace_pipeline.defs.partitions import SEEDS, seeds
 
 regenerate_job = dg.define_asset_job(
     "regenerate_synthetic_datasets",
@@ -14,7 +14,7 @@ regenerate_job = dg.define_asset_job(
 @dg.schedule(job=regenerate_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_regeneration(context: dg.ScheduleEvaluationContext):
     """Every night at 03:00, one run per seed partition (after a code or profile change, datasets follow)."""
-    keys = context.instance.get_dynamic_partitions(seeds.name)
+    keys = context.instance.get_dynamic_partitions(SEEDS)
     if not keys:
         return dg.SkipReason("no seed partitions yet")
     return [dg.RunRequest(run_key=f"{context.scheduled_execution_time:%Y%m%d}-{k}", partition_key=k) for k in keys]
