@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured  # noqa: E402
+from _measure import run_measured
 
 SOURCES_MD = {  # what ../shared/data/SOURCES.md says about each source
     "mini_swe_agent_chat": "99 trajectories, 7,924 LLM calls, median prompt ~19.6k, median completion ~90, tool ~0.25 s, LLM ~4 s",
@@ -33,8 +33,8 @@ SOURCES_MD = {  # what ../shared/data/SOURCES.md says about each source
 def child() -> None:
     import dagster as dg
 
-    from agenttrace_pipeline.lib.warehouse import WarehouseResource
     from agenttrace_pipeline.defs.sources import assets as src
+    from agenttrace_pipeline.lib.warehouse import WarehouseResource
 
     assets = [*src.raw_assets, src.agent_turns, src.tool_spans, src.arrivals, src.agent_sessions, src.openhands_trace_shapes]
     result = dg.materialize(assets, resources={"warehouse": WarehouseResource()}, instance=dg.DagsterInstance.ephemeral(),
@@ -66,7 +66,8 @@ def main() -> None:
                    median(gap_before_ms) AS gap_ms, median(llm_latency_ms) AS llm_ms
             FROM agent_turns GROUP BY 1 ORDER BY 1""")
         stats = dict(wh.query("SELECT source, records_quarantined FROM source_ingest_stats").rows())
-        print("| source | traces | turns | median prompt | median new | median output | median gap | median LLM | quarantined | SOURCES.md |")
+        print("| source | traces | turns | median prompt | median new | median output | median gap | median LLM | "
+              "quarantined | SOURCES.md |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         fmt = lambda v, unit="": "–" if v is None else f"{v:,.0f}{unit}"  # noqa: E731
         for r in turns.iter_rows(named=True):

@@ -23,10 +23,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import run_measured  # noqa: E402
+from _measure import run_measured
 
-from agenttrace_pipeline import settings  # noqa: E402
-from agenttrace_pipeline.trace.validator import validate_file  # noqa: E402
+from agenttrace_pipeline import settings
+from agenttrace_pipeline.trace.validator import validate_file
 
 AIPERF = "aiperf==0.13.0"
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import Measured, run_measured  # noqa: E402
+from _measure import Measured, run_measured
 
-from agenttrace_pipeline import settings  # noqa: E402
+from agenttrace_pipeline import settings
 
 FLOOR = "import orjson,sys\nwith open(sys.argv[1],'rb') as f:\n    for line in f: orjson.loads(line)\n"
 

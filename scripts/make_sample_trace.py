@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 
 from agenttrace_pipeline.trace.model import BLOCK_SIZE as BS
+
 OUT = Path(__file__).resolve().parents[1] / "assets_config" / "samples" / "mooncake_sample.jsonl"
 
 

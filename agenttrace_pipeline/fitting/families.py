@@ -79,6 +79,7 @@ def fit_family(family: str, x: np.ndarray, cap: float | None = None) -> Fit:
     dist, names = SCIPY[family]
     obs = x if cap is None else x[x < cap]
     n_cens = 0 if cap is None else int(np.sum(x >= cap))
+    theta0: tuple[float, ...]  # the family's parameters in SCIPY order: one for exponential, two otherwise
     if family == "lognormal":
         logs = np.log(obs)
         theta0 = (float(logs.std()) or 1e-6, float(math.exp(logs.mean())))

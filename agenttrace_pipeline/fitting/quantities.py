@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Required, TypedDict
 
 import numpy as np
 import polars as pl
@@ -13,14 +14,24 @@ from scipy import optimize
 from agenttrace_pipeline.fitting.context_window import ContextWindow, context_window
 from agenttrace_pipeline.fitting.delay import DelaySplit, split_gaps
 from agenttrace_pipeline.fitting.holdout import training_column
+from agenttrace_pipeline.sources.column_stats import number
 
 POOLED = "pooled_coding_agents"
 BLOCK = 512
 
-_GAP_OPTIONS = {"discrete": False, "ks_threshold": 0.05, "mixture": True,
+class FitOptions(TypedDict, total=False):
+    """Keyword options of :func:`agenttrace_pipeline.fitting.select.fit_quantity` for one quantity."""
+
+    families: tuple[str, ...]
+    mixture: bool
+    discrete: bool
+    ks_threshold: Required[float]  # also read by the fit report's threshold check
+
+
+_GAP_OPTIONS: FitOptions = {"discrete": False, "ks_threshold": 0.05, "mixture": True,
                 "families": ("lognormal", "gamma", "weibull", "fisk", "exponential")}
 # quantity -> fit options (families, mixture, discrete, ks threshold of the chosen fit)
-FIT_OPTIONS: dict[str, dict] = {
+FIT_OPTIONS: dict[str, FitOptions] = {
     "initial_context": {"discrete": True, "ks_threshold": 0.08},
     "layer2_tokens": {"discrete": True, "ks_threshold": 0.08},
     "new_input_tokens": {"discrete": True, "ks_threshold": 0.05},
@@ -30,7 +41,7 @@ FIT_OPTIONS: dict[str, dict] = {
     "human_gap_ms": _GAP_OPTIONS,
     "turns_per_session": {"discrete": True, "ks_threshold": 0.08},
 }
-ARRIVAL_OPTIONS = {"discrete": False, "ks_threshold": 0.05, "families": ("exponential", "gamma", "weibull", "lognormal")}
+ARRIVAL_OPTIONS: FitOptions = {"discrete": False, "ks_threshold": 0.05, "families": ("exponential", "gamma", "weibull", "lognormal")}
 
 
 @dataclass
@@ -73,10 +84,12 @@ def shared_prefix(first_turns: pl.DataFrame) -> tuple[int, str]:
     prompts = first_turns["prompt_tokens"].drop_nulls()
     if prompts.is_empty():
         return 0, "no prompt tokens"
-    floor = float(prompts.quantile(0.05))
+    floor = float(number(prompts.quantile(0.05), "5th percentile of turn-0 prompt_tokens"))
     cached = first_turns["cached_tokens"].drop_nulls()
-    if cached.len() >= max(3, prompts.len() // 2) and float(cached.median()) > 0:
-        est, basis = float(cached.median()), "median turn-0 cached tokens"
+    enough_cached = cached.len() >= max(3, prompts.len() // 2)
+    cached_median = float(number(cached.median(), "median turn-0 cached_tokens")) if enough_cached else 0.0
+    if cached_median > 0:
+        est, basis = cached_median, "median turn-0 cached tokens"
     else:
         est, basis = floor, "5th percentile of turn-0 prompts"
     # the block-rounded prefix must leave at least one L2 token below the smallest usual prompt
@@ -150,9 +163,10 @@ def source_data(source: str, turns: pl.DataFrame, context_windows: Mapping[str, 
         f = f.drop_nulls("value")
         if f.height:
             values[q], train[q] = f["value"].to_numpy(), f["train"].fill_null(True).to_numpy()
-    max_prompt = int(turns["prompt_tokens"].max() or 0)
+    max_prompt = int(number(turns["prompt_tokens"].max() or 0, "max prompt_tokens"))
     cached = first.filter(pl.col("cached_tokens").is_not_null() & (pl.col("prompt_tokens") > 0))
-    share = float((cached["cached_tokens"] / cached["prompt_tokens"]).median()) if cached.height else None
+    share_of_prompt = cached["cached_tokens"] / cached["prompt_tokens"]
+    share = float(number(share_of_prompt.median(), "median turn-0 cached share")) if cached.height else None
     # the pooled set takes the model and configured window of the source with the most turns
     main = (turns.group_by("source").len().sort(["len", "source"], descending=[True, False])["source"][0]
             if turns.height else source)

@@ -58,7 +58,8 @@ def qq_svg(q: QuantityFit, data: np.ndarray) -> str:
         mq = np.interp(probs, cdf, grid)
     ld, lm = np.log10(np.maximum(dq, 1)), np.log10(np.maximum(mq, 1))
     lo, hi = min(ld.min(), lm.min()), max(ld.max(), lm.max()) + 1e-9
-    body = _poly(_scale(np.array([lo, hi]), lo, hi, PAD, W - 8), _scale(np.array([lo, hi]), lo, hi, H - PAD, 8), "#999", 'stroke-dasharray="2 2"')
+    diagonal = np.array([lo, hi])
+    body = _poly(_scale(diagonal, lo, hi, PAD, W - 8), _scale(diagonal, lo, hi, H - PAD, 8), "#999", 'stroke-dasharray="2 2"')
     body += "".join(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2" fill="#d62728"/>'
                     for cx, cy in zip(_scale(ld, lo, hi, PAD, W - 8), _scale(lm, lo, hi, H - PAD, 8), strict=True))
     return _frame(f"{q.quantity} QQ", body, "data quantile (log10)", "model quantile (log10)")

@@ -13,7 +13,7 @@ import polars as pl
 
 from agenttrace_pipeline.fitting import schemas
 from agenttrace_pipeline.fitting.holdout import prefer_generalising, score_heldout, time_split
-from agenttrace_pipeline.fitting.quantities import ARRIVAL_OPTIONS, FIT_OPTIONS, POOLED, SourceData, source_data
+from agenttrace_pipeline.fitting.quantities import ARRIVAL_OPTIONS, FIT_OPTIONS, POOLED, FitOptions, SourceData, source_data
 from agenttrace_pipeline.fitting.select import QuantityFit, fit_quantity
 
 
@@ -93,7 +93,8 @@ def _fit_arrivals(run: FitRun, source: str, file: str, a: pl.DataFrame, seed: in
         run.skipped.append(f"{name}/inter_arrival_ms: no values")
         return
     whole_ms = bool(np.all(gaps == np.round(gaps)))  # Mooncake timestamps are whole ms: many ties
-    qf = fit_quantity("inter_arrival_ms", gaps, seed=seed, **{**ARRIVAL_OPTIONS, "discrete": whole_ms})
+    opts: FitOptions = {**ARRIVAL_OPTIONS, "discrete": whole_ms}
+    qf = fit_quantity("inter_arrival_ms", gaps, seed=seed, **opts)
     train = time_split(gaps.size)  # no traces here: the last 30 % of the file is held out
     prefer_generalising(score_heldout(qf, gaps[train], gaps[~train]))
     mean = float(gaps.mean())

@@ -15,6 +15,7 @@ time since the previous step ended (tool time).
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from agenttrace_pipeline.sources.fields import Node, shift
 FORMAT = "agenttrace"
 
 
-def _interval(d: Node, *duration_names: str):
+def _interval(d: Node, *duration_names: str) -> tuple[datetime | None, datetime | None, float | None]:
     """(start, end, duration ms) of a step or span; the end is derived from start + duration if absent."""
     start = d.time("start_time", "started_at", "start", "timestamp")
     end = d.time("end_time", "ended_at", "end")
@@ -41,7 +42,7 @@ def read(files: list[Path], source: str) -> Parsed:
         records = _parquet_records(path, out) if path.suffix == ".parquet" else jsonl_records(path, out)
         for where, rec in records:
             trace_id = str(rec.get("trace_id") or f"{path.name}:{where}")
-            out.add_trace(str(path), where, trace_id, lambda r=rec, t=trace_id: _trace(Node(r), source, t))
+            out.add_record_trace(str(path), where, trace_id, rec, _trace)
     return out
 
 
@@ -70,7 +71,8 @@ def _parquet_records(path: Path, out: Parsed):
 def _trace(rec: Node, source: str, trace_id: str):
     model = rec.text("model")
     turns: list[dict] = []
-    starts, ends = [], []
+    starts: list[datetime | None] = []
+    ends: list[datetime | None] = []
     for i, st in enumerate(rec.nodes("llm_steps")):
         start, end, dur = _interval(st, "duration_ms", "latency_ms")
         prompt = st.tokens("prompt_tokens", "input_tokens", "usage.prompt_tokens", "usage.input_tokens")

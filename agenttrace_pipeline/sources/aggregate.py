@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
+
+from agenttrace_pipeline.sources.column_stats import column_median
 
 _TRACE = ["source", "trace_id"]
 
@@ -60,7 +64,7 @@ def shape_summary(shapes: pl.DataFrame) -> dict[str, float | int | None]:
     """Medians over trajectories (what seed 002's trace-shape report summarises)."""
     if not shapes.height:
         return {"trajectories": 0}
-    med = lambda c: float(shapes[c].median()) if shapes[c].null_count() < shapes.height else None  # noqa: E731
+    med = partial(column_median, shapes)
     return {"trajectories": shapes.height, "median_turns": med("turns"), "median_tool_calls": med("tool_calls"),
             "median_prompt_tokens": med("mean_prompt_tokens"), "median_completion_tokens": med("mean_completion_tokens"),
             "median_duration_ms": med("duration_ms")}

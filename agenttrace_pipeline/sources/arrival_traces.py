@@ -34,7 +34,7 @@ def _frame(source: str, path: Path, lines: list[int], ts_ms: list[float], inp: l
         pl.lit(source).alias("source"), pl.lit(str(path)).alias("file"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("request_index"),
         (pl.col("t") - pl.col("t").min()).alias("timestamp_ms"), "input_tokens", "output_tokens",
-    ).cast(ARRIVAL_SCHEMA)
+    ).cast(ARRIVAL_SCHEMA)  # type: ignore[arg-type]  # polars' cast keys are a union and Mapping keys invariant
 
 
 _AZURE_COLUMNS = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
@@ -120,7 +120,10 @@ def read_mooncake(files: list[Path], source: str) -> Parsed:
     with their line, field and reason."""
     out = Parsed(source)
     for path in files:
-        lines, ts, inp, outp = [], [], [], []
+        lines: list[int] = []
+        ts: list[float] = []
+        inp: list[int] = []
+        outp: list[int] = []
         for rec in iter_records(path):
             out.records_in += 1
             if isinstance(rec, BadLine):
@@ -131,7 +134,9 @@ def read_mooncake(files: list[Path], source: str) -> Parsed:
             if bad is not None:
                 out.reject(str(path), line_no, f"{bad[0]}: {bad[1]}")
                 continue
-            lines.append(line_no), ts.append(float(r["timestamp"])), inp.append(r["input_length"])
+            lines.append(line_no)
+            ts.append(float(r["timestamp"]))
+            inp.append(r["input_length"])
             outp.append(r["output_length"])
         out.records_accepted += len(lines)
         if lines:

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from agenttrace_pipeline import strict_json
-from agenttrace_pipeline.sources.fields import RecordError, join, kind
+from agenttrace_pipeline.sources.fields import Node, RecordError, join, kind
 
 TURN_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
@@ -149,6 +149,12 @@ class Parsed:
         self.spans += spans
         self.accept(file, record, trace_id)
 
+    def add_record_trace(self, file: str, record: str | int, trace_id: str, raw: Any,
+                         convert: Callable[[Node, str, str], tuple[list, list]]) -> None:
+        """:meth:`add_trace` for a record that is one JSON object: ``convert(Node(raw), source, trace_id)``,
+        with ``raw`` wrapped inside the guarded call so a record that is not an object is quarantined too."""
+        self.add_trace(file, record, trace_id, lambda: convert(Node(raw), self.source, trace_id))
+
     def turns_frame(self) -> pl.DataFrame:
         df = pl.DataFrame(self.turns, schema=TURN_SCHEMA, orient="row") if self.turns else pl.DataFrame(schema=TURN_SCHEMA)
         return derive_new_input_tokens(df)
@@ -203,8 +209,8 @@ def ms_between(a: datetime | None, b: datetime | None) -> float | None:
 def open_records(path: Path) -> BinaryIO:
     """Open a source file for reading bytes; a gzip-compressed file (by its magic bytes) is decompressed."""
     fh = open(path, "rb")
-    if fh.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
-        return gzip.open(fh)  # type: ignore[return-value]
+    if fh.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.open(fh)  # type: ignore[return-value]  # a GzipFile reads bytes; typeshed does not call it BinaryIO
     return fh
 
 

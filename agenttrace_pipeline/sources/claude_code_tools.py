@@ -40,7 +40,8 @@ def side_entries(path: Path, out: Parsed, cache: dict[Path, list], parse) -> lis
     when it does not exist. Counts and quarantines entries in ``out`` the first time a file is read."""
     if path in cache:
         return cache[path]
-    cache[path] = entries = []
+    entries: list[dict[str, Any]] = []
+    cache[path] = entries
     if not path.exists():
         return entries
     try:

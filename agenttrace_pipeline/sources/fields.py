@@ -11,6 +11,7 @@ walks through objects; several names are tried in order and the first one presen
 
 from __future__ import annotations
 
+import builtins
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,6 +72,11 @@ def to_number(value: Any, field: str) -> float | None:
     """A finite number (durations, seconds), or None when absent."""
     if value is None:
         return None
+    return _finite(value, field)
+
+
+def _finite(value: Any, field: str) -> float:
+    """``value`` as a float when it is a finite JSON number; otherwise a :class:`RecordError` naming ``field``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise RecordError(field, f"expected a finite number, got {kind(value)} {_short(value)}")
     return float(value)
@@ -89,9 +95,9 @@ def to_time(value: Any, field: str) -> datetime | None:
         return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RecordError(field, f"expected a timestamp (ISO-8601 text or unix seconds), got {kind(value)} {_short(value)}")
-    v = to_number(value, field)
+    v = _finite(value, field)
     try:
-        return datetime.fromtimestamp(v / 1000 if v > 1e11 else v, UTC)  # type: ignore[operator]
+        return datetime.fromtimestamp(v / 1000 if v > 1e11 else v, UTC)
     except (OverflowError, OSError, ValueError):
         raise RecordError(field, f"timestamp {value!r} is out of range") from None
 
@@ -158,7 +164,8 @@ class Node:
             raise RecordError(path, f"expected a list, got {kind(value)}")
         return value
 
-    def nodes(self, *names: str) -> list[Node]:
+    # ``builtins.list``: inside this class ``list`` names the method above
+    def nodes(self, *names: str) -> builtins.list[Node]:
         """A list of objects; ``[]`` when absent."""
         path, _ = self.lookup(*names)
         return [Node(v, join(path, i)) for i, v in enumerate(self.list(*names))]

@@ -8,6 +8,8 @@ before it), so ``llm_latency_ms`` = response − request and ``gap_before_ms`` =
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from agenttrace_pipeline.sources.canonical import RECORD_ERRORS, Parsed, load_json, ms_between, open_records, span, turn
@@ -42,7 +44,7 @@ def read(files: list[Path], source: str) -> Parsed:
             whole = not isinstance(exc, RecordError) or not exc.field  # e.g. invalid JSON
             out.reject_error(str(path), "file", exc, "not a mini-swe-agent trajectory: " if whole else "")
             continue
-        out.add_trace(str(path), "file", trace_id, lambda m=messages, t=trace_id: _trajectory(m, source, t, model),
+        out.add_trace(str(path), "file", trace_id, partial(_trajectory, messages, source, trace_id, model),
                       empty_reason=f"no LLM call recorded (exit status: {status})")
     return out
 
@@ -50,9 +52,9 @@ def read(files: list[Path], source: str) -> Parsed:
 def _trajectory(messages: list[Node], source: str, trace_id: str, model: str | None):
     turns: list[dict] = []
     spans: list[dict] = []
-    last_response = None  # when the previous assistant response arrived
-    last_tool_end = None  # when the latest tool message finished
-    for pos, msg in enumerate(messages):
+    last_response: datetime | None = None  # when the previous assistant response arrived
+    last_tool_end: datetime | None = None  # when the latest tool message finished
+    for msg in messages:
         role = msg.raw("role")
         extra = msg.node_or_empty("extra")
         if role == "assistant":

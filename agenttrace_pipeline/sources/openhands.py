@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ def _read(files: list[Path], source: str, trace_of, convert) -> Parsed:
     for path in files:
         for line_no, row in jsonl_records(path, out):
             trace_id = trace_of(row, path, line_no)
-            out.add_trace(str(path), line_no, trace_id, lambda r=row, t=trace_id: convert(Node(r), source, t))
+            out.add_record_trace(str(path), line_no, trace_id, row, convert)
     return out
 
 
@@ -66,8 +67,9 @@ def _v0_instance(row: Node, source: str, trace_id: str):
     metrics = row.node_or_empty("metrics")
     latency = {x.ident("response_id"): x for x in metrics.nodes("response_latencies")}
     arrived, actions, condensed_before, observation_of = _v0_history(row.nodes("history"))
-    turns, spans = [], []
-    prev_end = None
+    turns: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
+    prev_end: datetime | None = None
     for i, u in enumerate(metrics.nodes("token_usages")):
         rid = u.ident("response_id")
         end = arrived.get(rid)
@@ -109,8 +111,8 @@ def _v1_events(history: list[Node], source: str, trace_id: str):
     turns: list[dict] = []
     spans: list[dict] = []
     index: dict[str, int] = {}
-    last_obs = None
-    prev_end = None
+    last_obs: datetime | None = None
+    prev_end: datetime | None = None
     action_at: dict[str, Any] = {}
     for e in history:
         ts = e.time("timestamp")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import orjson
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.sources import contract
 from agenttrace_pipeline.sources.canonical import Parsed
+from agenttrace_pipeline.sources.column_stats import column_median
 from agenttrace_pipeline.sources.config import (  # noqa: F401  (re-exported: the registry is the entry point)
     SourceConfigError,
     SourceSpec,
@@ -84,10 +86,7 @@ def ingest(spec: SourceSpec, policy: FetchPolicy | None = None) -> tuple[Resolve
 def summary(parsed: Parsed) -> dict[str, Any]:
     """Per-source figures for metadata and reports: record accounting, traces, turns, medians."""
     t = parsed.turns_frame()
-
-    def med(col: str) -> float | None:
-        return float(t[col].median()) if t.height and t[col].null_count() < t.height else None
-
+    med = partial(column_median, t)
     return {
         **_counts(parsed), "traces": t["trace_id"].n_unique() if t.height else 0, "turns": t.height,
         "median_prompt_tokens": med("prompt_tokens"), "median_new_input_tokens": med("new_input_tokens"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal, TypedDict
 
 import orjson
 from pydantic import AliasChoices, Field, ValidationError, model_validator
@@ -38,7 +38,16 @@ from agenttrace_pipeline.synth.rundir import safe_name
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 # Documented maximums: beyond them a run is a typo or a resource accident, never a workload.
-LIMITS = {
+class _Limits(TypedDict):
+    max_prompt_tokens: int
+    block_size: int
+    num_groups: int
+    restart_turn: int
+    rate_per_s: tuple[float, float]
+    time_scale: tuple[float, float]
+
+
+LIMITS: Final[_Limits] = {
     "max_prompt_tokens": 100_000_000,
     "block_size": 1 << 20,
     "num_groups": 1_000_000,  # Zipf weights are held in memory: 10**9 groups took 21 GB

@@ -8,6 +8,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -56,7 +57,7 @@ def line_of(text: bytes | None, loc: tuple[Any, ...]) -> int | None:
     return text.count(b"\n", 0, pos) + 1 if found else None
 
 
-def _reason(err: dict[str, Any], model: type[BaseModel]) -> str:
+def _reason(err: ErrorDetails, model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden" and loc:
         key = str(loc[-1])

@@ -100,7 +100,10 @@ def simulate_reset_driven(
     ctx, last_out = c0.astype(np.int64).copy(), out0.copy()
     turns = np.ones(n, np.int64)
     end = np.full(n, -1, np.int8)
-    recs_s, recs_new, recs_out, recs_delay = [], [], [], []
+    recs_s: list[np.ndarray] = []
+    recs_new: list[np.ndarray] = []
+    recs_out: list[np.ndarray] = []
+    recs_delay: list[np.ndarray] = []
     active = np.arange(n)
     while active.size:
         if split_at is not None:
@@ -125,14 +128,21 @@ def simulate_reset_driven(
         ok = ~(forced | reset)
         acc = active[ok]
         outs = s.output.sample_int(rng, acc.size)
-        recs_s.append(acc), recs_new.append(new[ok]), recs_out.append(outs), recs_delay.append(delay[ok])
+        recs_s.append(acc)
+        recs_new.append(new[ok])
+        recs_out.append(outs)
+        recs_delay.append(delay[ok])
         ctx[acc] = cand[ok]
         last_out[acc] = outs
         turns[acc] += 1
         active = acc
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    return _assemble(c0.astype(np.int64), group, cat(recs_s, np.int64), cat(recs_new, np.int64),
-                     cat(recs_out, np.int64), cat(recs_delay, np.float64), out0, turns, end, ctx, last_out)
+    return _assemble(c0.astype(np.int64), group, _cat(recs_s, np.int64), _cat(recs_new, np.int64),
+                     _cat(recs_out, np.int64), _cat(recs_delay, np.float64), out0, turns, end, ctx, last_out)
+
+
+def _cat(parts: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
+    """``parts`` joined as ``dtype`` (an empty array of it when there are none)."""
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 
 def initial_contexts(cfg: SessionDistributionConfig, s: Samplers, rng: np.random.Generator, n: int):

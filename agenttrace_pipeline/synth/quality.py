@@ -67,7 +67,7 @@ def pct_error(observed: float | None, target: float | None) -> float | None:
     return 100.0 * (observed - target) / target
 
 
-def compare(metric: Metric, target: tuple[float, float] | None) -> dict[str, Any]:
+def compare(metric: Metric, target: tuple[float | None, float] | None) -> dict[str, Any]:
     obs = metric.summary()
     t_mean, t_median = target if target is not None else (None, None)
     return {

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from agenttrace_pipeline.synth.config import InterTurnDelay, Lognormal
 
@@ -28,12 +30,12 @@ REDRAW_ROUNDS = 100  # the documented redraw budget of a bounded lognormal (AIPe
 _erfc = np.frompyfunc(math.erfc, 1, 1)  # scipy.special would add ~0.7 s to every generator start
 
 
-def _phi(z: np.ndarray) -> np.ndarray:
+def _phi(z: npt.ArrayLike) -> np.ndarray:
     """Standard-normal CDF, accurate in both tails."""
     return np.asarray(_erfc(-np.asarray(z, dtype=np.float64) / math.sqrt(2.0)), dtype=np.float64) / 2.0
 
 
-def _mass(z_a: float, z_b: np.ndarray) -> np.ndarray:
+def _mass(z_a: float, z_b: npt.ArrayLike) -> np.ndarray:
     """``Phi(z_b) - Phi(z_a)`` for ``z_a <= z_b``, computed on the side of ``z_a`` that keeps its precision."""
     if z_a > 0:
         return float(_phi(-z_a)) - _phi(-np.asarray(z_b, dtype=np.float64))
@@ -187,7 +189,7 @@ class TruncatedTable(_Truncated):
     lo: float
     hi: float
 
-    def _table(self, x: np.ndarray, side: str) -> np.ndarray:
+    def _table(self, x: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
         q = np.asarray(self.values, dtype=np.float64)
         p = np.linspace(0.0, 1.0, q.size)
         x = np.asarray(x, dtype=np.float64)

@@ -75,8 +75,8 @@ def median_of(law: Law) -> float:
     if law.integer:
         a, b = 0, int(math.ceil(hi))
         while a < b:
-            mid = (a + b) // 2
-            a, b = (a, mid) if law.cdf(np.array([float(mid)]))[0] >= 0.5 else (mid + 1, b)
+            m = (a + b) // 2
+            a, b = (a, m) if law.cdf(np.array([float(m)]))[0] >= 0.5 else (m + 1, b)
         return float(a)
     for _ in range(200):
         mid = (lo + hi) / 2.0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -78,7 +79,9 @@ def open_trace(source: str | Path | BinaryIO) -> Iterator[Any]:
     ``source`` is a path or an open binary stream; raises ``OSError`` when a path cannot be opened.
     """
     if isinstance(source, (str, Path)):
-        with open(source, "rb", buffering=1 << 20) as fh:
+        with open(source, "rb", buffering=1 << 20) as opened:
+            # a buffered binary open is a BufferedReader; typeshed types any explicit buffer size as BinaryIO
+            fh = cast(io.BufferedReader, opened)
             yield _Gunzip(fh) if fh.peek(2)[:2] == GZIP_MAGIC else fh
         return
     peek = getattr(source, "peek", None)

@@ -75,7 +75,9 @@ class RowChecker:
         self.register(np.frombuffer(self.ids, dtype=np.int64), np.array(self.counts, dtype=np.int64),
                       np.array(self.lasts, dtype=np.int64), np.array(self.lines, dtype=np.int64))
         self.ids = array("q")  # a new buffer: numpy still views the old one
-        self.counts.clear(), self.lasts.clear(), self.lines.clear()
+        self.counts.clear()
+        self.lasts.clear()
+        self.lines.clear()
 
     def register(self, ids: np.ndarray, counts: np.ndarray, lasts: np.ndarray, lines: np.ndarray) -> None:
         """Check rows' ids (flat, with per-row counts, last-block sizes and lines) against earlier sizes."""

@@ -38,7 +38,9 @@ class FieldRule:
         return getattr(self, place)
 
 
-_R, _O, _F = "required", "optional", "forbidden"
+_R: Final[Need] = "required"
+_O: Final[Need] = "optional"
+_F: Final[Need] = "forbidden"
 FIELDS: Final[dict[str, FieldRule]] = {f.name: f for f in (
     FieldRule("session_id", "text", 1, math.inf, _F, _R, _R),
     FieldRule("input_length", "count", 1, MAX_TOKENS, _R, _R, _R),

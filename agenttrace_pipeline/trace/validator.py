@@ -122,7 +122,8 @@ class _Run(RowChecker):
         (a second pass over the file, only when there is something to look up)."""
         unknown = {c.hash_id for c in self.conflicts if c.first_line == 0}
         sids = {sid for _, sid in self.repeats}
-        first_ids, runs = {}, {}
+        first_ids: dict[int, int] = {}
+        runs: dict[str, list[tuple[int, int]]] = {}
         if (unknown or sids) and isinstance(source, (str, Path)):
             first_ids, runs = first_sightings(source, unknown, sids, self.max_line)
         for c in self.conflicts:

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from agenttrace_pipeline.defs.fits.assets import distribution_fits, generator_profiles
-from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.sources import assets as src
 from agenttrace_pipeline.fitting import schemas
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.store.warehouse import Warehouse
 from agenttrace_pipeline.synth.config import load_config
 from agenttrace_pipeline.synth.generate import synthesize

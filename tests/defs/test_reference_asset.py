@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.references.assets import mooncake_reference_traces, reference_rows_match_trace_schema
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.store.warehouse import Warehouse
 from tests.conftest import FIXTURES
 

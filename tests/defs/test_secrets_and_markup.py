@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.references.assets import mooncake_reference_traces
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.redact import md_table, redact
 from agenttrace_pipeline.store.warehouse import Warehouse
 

@@ -10,8 +10,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.sources import assets as src
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.store.warehouse import Warehouse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"

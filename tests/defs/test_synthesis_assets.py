@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.defs.partitions import seeds
 from agenttrace_pipeline.defs.synthesis.assets import dataset_quality, synthetic_dataset
 from agenttrace_pipeline.defs.synthesis.sensors import default_seed_partition
+from agenttrace_pipeline.lib.warehouse import WarehouseResource
 from agenttrace_pipeline.store.warehouse import Warehouse
 
 RUN_CONFIG = {"ops": {"synthetic_dataset": {"config": {"num_sessions": 150}}}}

@@ -33,7 +33,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:  # the name http.server dispatches GET requests to
         n = self.hits[self.path] = self.hits[self.path] + 1
         rng = self.headers.get("Range")
         if self.path == "/flaky.jsonl":

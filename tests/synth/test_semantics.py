@@ -22,7 +22,7 @@ def test_prefix_layers_and_fresh_ids(tmp_path: Path):
     prefix_tokens = (l1b + l15b) * 512
     seen_fresh: set[int] = set()
     groups = Counter()
-    for sid, turns in sessions(res.dataset).items():
+    for turns in sessions(res.dataset).values():
         t0 = turns[0]
         g = t0["group_id"]
         groups[g] += 1

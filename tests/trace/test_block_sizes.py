@@ -40,7 +40,7 @@ def test_partial_sizes_are_remembered_exactly_across_chunks():
     assert _add(reg, ids, sizes, np.ones(ids.size)) == []
     assert _add(reg, ids[::7], sizes[::7], np.full(ids[::7].size, 2)) == []  # same sizes again: fine
     bad = _add(reg, ids[:3], sizes[:3] % 511 + 1, [3, 3, 3])
-    assert {(c.hash_id, c.first_size) for c in bad} == {(int(i), int(s)) for i, s in zip(ids[:3], sizes[:3])}
+    assert {(c.hash_id, c.first_size) for c in bad} == {(int(i), int(s)) for i, s in zip(ids[:3], sizes[:3], strict=True)}
 
 
 def test_sparse_ids_far_beyond_the_dense_range_are_checked_too():
