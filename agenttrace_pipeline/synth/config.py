@@ -218,11 +218,11 @@ def parse_config(data: dict[str, Any], source: str = "config", text: bytes | Non
 def _find(ref_s: str) -> Path:
     from agenttrace_pipeline import settings
 
-    candidates = [CONFIG_DIR / f"{ref_s}.json", settings.profiles_dir() / f"{ref_s}.json"]
+    candidates = [CONFIG_DIR / f"{ref_s}.json", *(d / f"{ref_s}.json" for d in settings.profile_dirs())]
     found = next((c for c in candidates if c.is_file() and ref_s != "spec"), None)
     if found is None:
-        raise ConfigError(f"{ref_s}: no such config file, bundled config ({', '.join(bundled_configs())}) "
-                          f"or fitted profile in {settings.profiles_dir()}")
+        raise ConfigError(f"{ref_s}: no such config file, bundled config ({', '.join(bundled_configs())}) or "
+                          f"profile in {' or '.join(str(d) for d in settings.profile_dirs())}")
     return found
 
 
