@@ -1,0 +1,186 @@
+"""Requests through replicas on a virtual clock: routing, cache lookups, and the engine cost model.
+
+Three load modes share one request step:
+
+* ``file`` — requests in file order, each served alone (its start and end back to back) at its nominal
+  time (turn-0 timestamp plus the delays before it). This is the mode of the FAST'25 figures.
+* ``open`` — turn 0 at its timestamp; each later turn ``delay`` ms after the previous turn ends.
+* ``closed`` — at most ``concurrency`` sessions at once, started in order as slots free (timestamps are
+  not used); a session holds its slot through its turns and delays.
+
+A request's time on its replica: prefill waits for the replica's previous prefill (one at a time), then
+takes ``prefill_ms(uncached tokens) + host transfer``; every generated token then takes one decode step at
+the replica's batch size and KV fill when it starts decoding. Cache lookups happen when a request starts;
+with the vLLM semantics its blocks stay pinned until it ends, when its reply's full blocks are cached and
+all its blocks are released in reverse order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from agenttrace_pipeline.cachesim.kernel import (
+    P_CAP,
+    PIN,
+    R_DEV,
+    TIER,
+    TTL,
+    P_POLICY,
+    access,
+    evict,
+    leading_run,
+    release,
+)
+
+LOAD_MODES = ("file", "open", "closed")
+MODE_FILE, MODE_OPEN, MODE_CLOSED = range(3)
+ROUTINGS = ("random", "round-robin", "session-affinity", "prefix", "prefix-load-cap")
+RT_RANDOM, RT_RR, RT_AFFINITY, RT_PREFIX, RT_PREFIX_CAP = range(5)
+
+# req rows (int64)
+Q_BASE, Q_NPROMPT, Q_NQUERY, Q_NTOTAL, Q_SESS, Q_NEXT, Q_PTOK, Q_OUT, Q_TAIL = range(9)
+N_Q = 9
+# reqf rows (float64)
+F_TIME, F_DELAY = range(2)
+# ep engine parameters
+E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS = range(10)
+# lp loop parameters
+L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK = range(7)
+# out rows (float64 per request)
+O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
+N_OUT = 7
+# rep columns (float64 per replica)
+RP_PF_FREE, RP_ACTIVE, RP_NREQ, RP_BUSY = range(4)
+N_RP = 4
+# ctl (int64)
+C_HSIZE, C_SEQ, C_RR, C_NEXT_SESS, C_DONE = range(5)
+
+
+@njit(cache=True)
+def seed_rng(seed):
+    """Seed numba's own generator (used by random routing)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def prefill_ms(t, ep):
+    return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0]
+
+
+@njit(cache=True)
+def decode_ms(batch, u, ep):
+    return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1))
+
+
+@njit(cache=True)
+def transfer_ms(host_tokens, ep):
+    return 0.0 if ep[E_GBPS] <= 0 else host_tokens * ep[E_BPT] / (ep[E_GBPS] * 1e9) * 1e3
+
+
+@njit(cache=True)
+def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
+    nrep = int(lp[L_REPLICAS])
+    if nrep == 1:
+        return 0
+    mode = int(lp[L_ROUTING])
+    s = req[Q_SESS, r]
+    if mode == RT_RANDOM:
+        return np.random.randint(0, nrep)
+    if mode == RT_RR:
+        ctl[C_RR] += 1
+        return (ctl[C_RR] - 1) % nrep
+    least = 0
+    for k in range(1, nrep):
+        if rep[k, RP_ACTIVE] < rep[least, RP_ACTIVE]:
+            least = k
+    if mode == RT_AFFINITY:
+        if sess_rep[s] < 0:
+            sess_rep[s] = least
+        return sess_rep[s]
+    cap = np.inf
+    if mode == RT_PREFIX_CAP:
+        total = 0.0
+        for k in range(nrep):
+            total += rep[k, RP_ACTIVE]
+        cap = max(1.0, np.ceil(lp[L_LOADCAP] * (total + 1.0) / nrep))
+    best, best_hit = -1, -1
+    nblk = int(lp[L_NBLK])
+    for k in range(nrep):
+        if rep[k, RP_ACTIVE] >= cap:
+            continue
+        dev, host, _ = leading_run(bi, blocks, tokens, req[Q_BASE, r], req[Q_NQUERY, r], k * nblk)
+        hit = dev + host
+        if hit > best_hit or (hit == best_hit and rep[k, RP_ACTIVE] < rep[best, RP_ACTIVE]):
+            best, best_hit = k, hit
+    return least if best < 0 else best
+
+
+@njit(cache=True)
+def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
+    """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; return its end time."""
+    bi, bt, gs, ls, rs, hist = st
+    k = _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
+    off = k * int(lp[L_NBLK])
+    if int(cp[P_POLICY]) == TTL:
+        evict(bi, bt, gs, ls, rs, cp, hist, k, now)
+    base, npr = req[Q_BASE, r], req[Q_NPROMPT, r]
+    dev, host, run = leading_run(bi, blocks, tokens, base, req[Q_NQUERY, r], off)
+    full = 0
+    for j in range(npr):
+        b = blocks[base + j]
+        lay[0, layer[b]] += tokens[b]
+        full += tokens[b]
+        if j < run:
+            lay[1 if bi[off + b, TIER] == 1 else 2, layer[b]] += tokens[b]
+    lay[0, req[Q_TAIL, r]] += req[Q_PTOK, r] - full
+    vllm = lp[L_VLLM] > 0
+    for j in range(npr):
+        g = off + blocks[base + j]
+        access(bi, bt, gs, ls, rs, cp, hist, k, g, now, r)
+        if vllm:
+            bi[g, PIN] += 1
+    evict(bi, bt, gs, ls, rs, cp, hist, k, now)
+    uncached = req[Q_PTOK, r] - dev - host
+    begin = now if lp[L_MODE] == MODE_FILE else max(now, rep[k, RP_PF_FREE])
+    busy = prefill_ms(uncached, ep) + transfer_ms(host, ep)
+    first = begin + busy
+    rep[k, RP_PF_FREE] = first
+    rep[k, RP_BUSY] += busy
+    rep[k, RP_NREQ] += 1
+    rep[k, RP_ACTIVE] += 1
+    batch = 1.0 if lp[L_MODE] == MODE_FILE else rep[k, RP_ACTIVE]
+    u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
+    itl = decode_ms(batch, u, ep)
+    out[O_REP, r], out[O_ARR, r], out[O_FIRST, r] = k, now, first
+    out[O_HDEV, r], out[O_HHOST, r], out[O_ITL, r] = dev, host, itl
+    out[O_DONE, r] = first + max(req[Q_OUT, r] - 1, 0) * itl
+    return out[O_DONE, r]
+
+
+@njit(cache=True)
+def end_request(r, now, req, blocks, st, cp, lp, rep, out):
+    """Cache the reply's full blocks and release the request's pins (vLLM semantics); free its slot."""
+    bi, bt, gs, ls, rs, hist = st
+    k = int(out[O_REP, r])
+    rep[k, RP_ACTIVE] -= 1
+    if lp[L_VLLM] <= 0:
+        return
+    off = k * int(lp[L_NBLK])
+    base = req[Q_BASE, r]
+    for j in range(req[Q_NPROMPT, r], req[Q_NTOTAL, r]):
+        g = off + blocks[base + j]
+        access(bi, bt, gs, ls, rs, cp, hist, k, g, now, r)
+        bi[g, PIN] += 1
+    for j in range(req[Q_NTOTAL, r] - 1, -1, -1):
+        release(bi, ls, cp, k, off + blocks[base + j])
+    evict(bi, bt, gs, ls, rs, cp, hist, k, now)
+
+
+@njit(cache=True)
+def run_file(lo, hi, req, reqf, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
+    """Requests ``lo..hi-1`` in file order at their nominal times, each alone."""
+    for r in range(lo, hi):
+        now = reqf[F_TIME, r]
+        start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay)
+        end_request(r, now, req, blocks, st, cp, lp, rep, out)

@@ -1,0 +1,117 @@
+"""The timed load modes (open and closed loop): a binary heap of request starts and ends on a virtual clock.
+
+Events at the same time run in the order they were scheduled. The loop runs at most ``budget`` events per
+call and keeps its heap in arrays, so a caller can report progress between calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from agenttrace_pipeline.cachesim.eventloop import (
+    C_DONE,
+    C_HSIZE,
+    C_NEXT_SESS,
+    C_SEQ,
+    F_DELAY,
+    F_TIME,
+    L_CONC,
+    L_MODE,
+    MODE_CLOSED,
+    Q_NEXT,
+    end_request,
+    start_request,
+)
+
+
+def new_heap(n_requests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Heap arrays (time, sequence, payload) and the control counters."""
+    cap = 2 * n_requests + 2
+    return np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(8, np.int64)
+
+
+@njit(cache=True)
+def _less(ht, hs, i, j):
+    return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
+
+
+@njit(cache=True)
+def _swap(ht, hs, hp, i, j):
+    ht[i], ht[j] = ht[j], ht[i]
+    hs[i], hs[j] = hs[j], hs[i]
+    hp[i], hp[j] = hp[j], hp[i]
+
+
+@njit(cache=True)
+def push(ht, hs, hp, ctl, t, payload):
+    i = ctl[C_HSIZE]
+    ht[i], hs[i], hp[i] = t, ctl[C_SEQ], payload
+    ctl[C_HSIZE] += 1
+    ctl[C_SEQ] += 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _less(ht, hs, i, parent):
+            break
+        _swap(ht, hs, hp, i, parent)
+        i = parent
+
+
+@njit(cache=True)
+def pop(ht, hs, hp, ctl):
+    t, p = ht[0], hp[0]
+    ctl[C_HSIZE] -= 1
+    n = ctl[C_HSIZE]
+    _swap(ht, hs, hp, 0, n)
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and _less(ht, hs, c + 1, c):
+            c += 1
+        if not _less(ht, hs, c, i):
+            break
+        _swap(ht, hs, hp, i, c)
+        i = c
+    return t, p
+
+
+@njit(cache=True)
+def seed_events(ht, hs, hp, ctl, lp, reqf, sess_first, sess_order):
+    """Schedule the first turns: every session at its timestamp (open), or the first ``concurrency``
+    sessions of ``sess_order`` at time 0 (closed)."""
+    n_sess = sess_order.size
+    if int(lp[L_MODE]) == MODE_CLOSED:
+        first_n = min(n_sess, int(lp[L_CONC]))
+        for i in range(first_n):
+            push(ht, hs, hp, ctl, 0.0, 2 * sess_first[sess_order[i]])
+        ctl[C_NEXT_SESS] = first_n
+    else:
+        for i in range(n_sess):
+            r = sess_first[sess_order[i]]
+            push(ht, hs, hp, ctl, reqf[F_TIME, r], 2 * r)
+
+
+@njit(cache=True)
+def run_events(budget, ht, hs, hp, ctl, sess_first, sess_order, req, reqf, blocks, tokens, layer, st,
+               cp, ep, lp, rep, sess_rep, out, lay):
+    """Process up to ``budget`` events; returns how many ran (0 once the heap is empty)."""
+    done = 0
+    while done < budget and ctl[C_HSIZE] > 0:
+        t, p = pop(ht, hs, hp, ctl)
+        r = p // 2
+        if p % 2 == 0:
+            end = start_request(r, t, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay)
+            push(ht, hs, hp, ctl, end, p + 1)
+        else:
+            end_request(r, t, req, blocks, st, cp, lp, rep, out)
+            nxt = req[Q_NEXT, r]
+            if nxt >= 0:
+                push(ht, hs, hp, ctl, t + reqf[F_DELAY, nxt], 2 * nxt)
+            elif int(lp[L_MODE]) == MODE_CLOSED and ctl[C_NEXT_SESS] < sess_order.size:
+                push(ht, hs, hp, ctl, t, 2 * sess_first[sess_order[ctl[C_NEXT_SESS]]])
+                ctl[C_NEXT_SESS] += 1
+            ctl[C_DONE] += 1
+        done += 1
+    return done
