@@ -79,6 +79,13 @@ def transfer_ms(host_tokens, ep):
 
 
 @njit(cache=True)
+def _lighter(rep, a, b):
+    """Is replica ``a`` less loaded than ``b``: fewer requests in flight, then fewer routed so far."""
+    return rep[a, RP_ACTIVE] < rep[b, RP_ACTIVE] or (
+        rep[a, RP_ACTIVE] == rep[b, RP_ACTIVE] and rep[a, RP_NREQ] < rep[b, RP_NREQ])
+
+
+@njit(cache=True)
 def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
     nrep = int(lp[L_REPLICAS])
     if nrep == 1:
@@ -92,7 +99,7 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
         return (ctl[C_RR] - 1) % nrep
     least = 0
     for k in range(1, nrep):
-        if rep[k, RP_ACTIVE] < rep[least, RP_ACTIVE]:
+        if _lighter(rep, k, least):
             least = k
     if mode == RT_AFFINITY:
         if sess_rep[s] < 0:
@@ -111,7 +118,7 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
             continue
         dev, host, _ = leading_run(bi, blocks, tokens, req[Q_BASE, r], req[Q_NQUERY, r], k * nblk)
         hit = dev + host
-        if hit > best_hit or (hit == best_hit and rep[k, RP_ACTIVE] < rep[best, RP_ACTIVE]):
+        if hit > best_hit or (hit == best_hit and _lighter(rep, k, best)):
             best, best_hit = k, hit
     return least if best < 0 else best
 

@@ -51,7 +51,8 @@ class Workload:
     session_names: tuple[str, ...]
     cumulative: bool
     block_size: int
-    layer_source: str  # "manifest", "derived"
+    layer_source: str  # "manifest" (or given ranges), "derived"
+    layer_ranges: tuple[int, int] | None = None  # (L1 end, L1.5 end) ids when known
 
     @property
     def n_requests(self) -> int:
@@ -188,7 +189,7 @@ def _assemble(names, flat, lens, inp, out, ts, dl, bs, group, restart, ranges, w
     row_of = np.repeat(np.arange(n), lens)
     layer = derive_layers(flat, row_of, turn, sess, group, restart, ranges)
     return Workload(sess, turn, inp, out, ts, dl, flat, off, layer, np.r_[first, n].astype(np.int64), labels,
-                    names is not None, int(bs), "manifest" if ranges else "derived")
+                    names is not None, int(bs), "manifest" if ranges else "derived", ranges)
 
 
 def _session_index(names: list[Any], where: str) -> tuple[np.ndarray, tuple[str, ...]]:
