@@ -20,18 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from agenttrace_pipeline.cachesim.kernel import (
-    P_CAP,
-    PIN,
-    R_DEV,
-    TIER,
-    TTL,
-    P_POLICY,
-    access,
-    evict,
-    leading_run,
-    release,
-)
+from agenttrace_pipeline.cachesim.kernel import P_CAP, P_POLICY, R_DEV, TTL, evict, leading_run
+from agenttrace_pipeline.cachesim.touch import release_all, touch
 
 LOAD_MODES = ("file", "open", "closed")
 MODE_FILE, MODE_OPEN, MODE_CLOSED = range(3)
@@ -39,8 +29,8 @@ ROUTINGS = ("random", "round-robin", "session-affinity", "prefix", "prefix-load-
 RT_RANDOM, RT_RR, RT_AFFINITY, RT_PREFIX, RT_PREFIX_CAP = range(5)
 
 # req rows (int64)
-Q_BASE, Q_NPROMPT, Q_NQUERY, Q_NTOTAL, Q_SESS, Q_NEXT, Q_PTOK, Q_OUT, Q_TAIL = range(9)
-N_Q = 9
+Q_BASE, Q_NPROMPT, Q_NQUERY, Q_NTOTAL, Q_SESS, Q_NEXT, Q_PTOK, Q_OUT, Q_TAIL, Q_TAILTOK = range(10)
+N_Q = 10
 # reqf rows (float64)
 F_TIME, F_DELAY = range(2)
 # ep engine parameters
@@ -124,7 +114,7 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
 
 
 @njit(cache=True)
-def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
+def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res):
     """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; return its end time."""
     bi, bt, gs, ls, rs, hist = st
     k = _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
@@ -132,21 +122,12 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_
     if int(cp[P_POLICY]) == TTL:
         evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     base, npr = req[Q_BASE, r], req[Q_NPROMPT, r]
-    dev, host, run = leading_run(bi, blocks, tokens, base, req[Q_NQUERY, r], off)
-    full = 0
-    for j in range(npr):
-        b = blocks[base + j]
-        lay[0, layer[b]] += tokens[b]
-        full += tokens[b]
-        if j < run:
-            lay[1 if bi[off + b, TIER] == 1 else 2, layer[b]] += tokens[b]
-    lay[0, req[Q_TAIL, r]] += req[Q_PTOK, r] - full
-    vllm = lp[L_VLLM] > 0
-    for j in range(npr):
-        g = off + blocks[base + j]
-        access(bi, bt, gs, ls, rs, cp, hist, k, g, now, r)
-        if vllm:
-            bi[g, PIN] += 1
+    lay[0, req[Q_TAIL, r]] += req[Q_TAILTOK, r]  # prompt tokens outside full blocks (vllm)
+    pin = 1 if lp[L_VLLM] > 0 else 0
+    res[:] = 0
+    touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, 0, npr, req[Q_NQUERY, r], res,
+          True, pin, now, r)
+    dev, host = res[0], res[1]
     evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     uncached = req[Q_PTOK, r] - dev - host
     begin = now if lp[L_MODE] == MODE_FILE else max(now, rep[k, RP_PF_FREE])
@@ -166,7 +147,7 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_
 
 
 @njit(cache=True)
-def end_request(r, now, req, blocks, st, cp, lp, rep, out):
+def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res):
     """Cache the reply's full blocks and release the request's pins (vLLM semantics); free its slot."""
     bi, bt, gs, ls, rs, hist = st
     k = int(out[O_REP, r])
@@ -175,19 +156,17 @@ def end_request(r, now, req, blocks, st, cp, lp, rep, out):
         return
     off = k * int(lp[L_NBLK])
     base = req[Q_BASE, r]
-    for j in range(req[Q_NPROMPT, r], req[Q_NTOTAL, r]):
-        g = off + blocks[base + j]
-        access(bi, bt, gs, ls, rs, cp, hist, k, g, now, r)
-        bi[g, PIN] += 1
-    for j in range(req[Q_NTOTAL, r] - 1, -1, -1):
-        release(bi, ls, cp, k, off + blocks[base + j])
+    touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, req[Q_NPROMPT, r],
+          req[Q_NTOTAL, r], 0, res, False, 1, now, r)
+    release_all(bi, ls, cp, k, off, blocks, base, req[Q_NTOTAL, r])
     evict(bi, bt, gs, ls, rs, cp, hist, k, now)
 
 
 @njit(cache=True)
 def run_file(lo, hi, req, reqf, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
     """Requests ``lo..hi-1`` in file order at their nominal times, each alone."""
+    res = np.zeros(3, np.int64)
     for r in range(lo, hi):
         now = reqf[F_TIME, r]
-        start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay)
-        end_request(r, now, req, blocks, st, cp, lp, rep, out)
+        start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res)
+        end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)

@@ -100,60 +100,6 @@ def unlink(bi, ls, k, g):
 
 
 @njit(cache=True)
-def access(bi, bt, gs, ls, rs, cp, hist, k, g, now, req):
-    """Use block ``g`` in replica ``k`` at ``now`` for request ``req``: a hit updates the policy's state,
-    a host-tier block is promoted, an absent block is inserted. Eviction is left to :func:`evict`."""
-    pol = int(cp[P_POLICY])
-    if bi[g, TIER] == 1:
-        hist[H_REUSE, _bin(now - bt[g, T_LAST])] += 1
-        if pol == LFU:
-            bi[g, FREQ] += 1
-            if bi[g, LINKED] == 1:
-                unlink(bi, ls, k, g)
-                link_tail(bi, ls, k, L_LFU + min(bi[g, FREQ], FMAX), g)
-        elif pol == S3FIFO:
-            bi[g, FREQ] = min(bi[g, FREQ] + 1, 3)
-        elif pol != FIFO and pol != INFINITE and bi[g, LINKED] == 1:
-            unlink(bi, ls, k, g)
-            link_tail(bi, ls, k, L_MAIN, g)
-    else:
-        if bi[g, TIER] == 2:
-            unlink(bi, ls, k, g)
-            rs[k, R_HOST] -= 1
-        bi[g, TIER] = 1
-        rs[k, R_DEV] += 1
-        bt[g, T_INS] = now
-        if pol == LFU:
-            bi[g, FREQ] = 1
-            rs[k, R_MINF] = 1
-            link_tail(bi, ls, k, L_LFU + 1, g)
-        elif pol == S3FIFO:
-            bi[g, FREQ] = 0
-            ghost = gs[g] > rs[k, R_GSEQ] - cp[P_GHOST]
-            gs[g] = -(1 << 62)
-            link_tail(bi, ls, k, L_M if ghost else L_MAIN, g)
-        elif pol != INFINITE:
-            link_tail(bi, ls, k, L_MAIN, g)
-    bt[g, T_LAST] = now
-    bi[g, STAMP] = req
-
-
-@njit(cache=True)
-def release(bi, ls, cp, k, g):
-    """Drop one pin of ``g``; at zero it rejoins its list (LRU-like policies: as most recent)."""
-    bi[g, PIN] -= 1
-    if bi[g, PIN] > 0 or bi[g, TIER] != 1:
-        return
-    pol = int(cp[P_POLICY])
-    if bi[g, LINKED] == 0:
-        if pol != INFINITE:
-            link_tail(bi, ls, k, bi[g, LST], g)
-    elif pol == LRU or pol == TTL or pol == SESSION_LRU:
-        unlink(bi, ls, k, g)
-        link_tail(bi, ls, k, L_MAIN, g)
-
-
-@njit(cache=True)
 def _head_unpinned(bi, ls, k, lst):
     """Head of list ``lst`` after parking pinned heads (they rejoin on release); -1 when empty."""
     while True:

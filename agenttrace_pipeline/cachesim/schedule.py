@@ -98,14 +98,15 @@ def run_events(budget, ht, hs, hp, ctl, sess_first, sess_order, req, reqf, block
                cp, ep, lp, rep, sess_rep, out, lay):
     """Process up to ``budget`` events; returns how many ran (0 once the heap is empty)."""
     done = 0
+    res = np.zeros(3, np.int64)
     while done < budget and ctl[C_HSIZE] > 0:
         t, p = pop(ht, hs, hp, ctl)
         r = p // 2
         if p % 2 == 0:
-            end = start_request(r, t, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay)
+            end = start_request(r, t, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res)
             push(ht, hs, hp, ctl, end, p + 1)
         else:
-            end_request(r, t, req, blocks, st, cp, lp, rep, out)
+            end_request(r, t, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)
             nxt = req[Q_NEXT, r]
             if nxt >= 0:
                 push(ht, hs, hp, ctl, t + reqf[F_DELAY, nxt], 2 * nxt)

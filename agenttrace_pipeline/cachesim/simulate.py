@@ -48,6 +48,8 @@ def prepare(data: Workload | str | Path, semantics: str = "simple", engine_block
     req = np.zeros((ev.N_Q, n), np.int64)
     req[ev.Q_BASE], req[ev.Q_NPROMPT], req[ev.Q_NQUERY], req[ev.Q_NTOTAL] = s.base, s.n_prompt, s.n_query, s.n_total
     req[ev.Q_SESS], req[ev.Q_PTOK], req[ev.Q_OUT], req[ev.Q_TAIL] = w.session, s.prompt_tokens, w.output_len, s.tail_layer
+    if s.semantics == "vllm":  # simple prompts are whole ids; vllm prompts end in a partial block
+        req[ev.Q_TAILTOK] = s.prompt_tokens - s.n_prompt * s.block_tokens
     nxt = np.arange(1, n + 1, dtype=np.int64)
     last = np.ones(n, bool) if not w.cumulative else np.r_[w.session[1:] != w.session[:-1], True] if n else np.zeros(0, bool)
     nxt[last] = -1
