@@ -36,7 +36,7 @@ F_TIME, F_DELAY = range(2)
 # ep engine parameters
 E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS = range(10)
 # lp loop parameters
-L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK = range(7)
+L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED = range(8)
 # out rows (float64 per request)
 O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
 N_OUT = 7
@@ -47,35 +47,35 @@ N_RP = 4
 C_HSIZE, C_SEQ, C_RR, C_NEXT_SESS, C_DONE = range(5)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seed_rng(seed):
-    """Seed numba's own generator (used by random routing)."""
+    """Seed numba's generator (random routing); its state is per thread, so seed where the run happens."""
     np.random.seed(seed)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def prefill_ms(t, ep):
     return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def decode_ms(batch, u, ep):
     return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def transfer_ms(host_tokens, ep):
     return 0.0 if ep[E_GBPS] <= 0 else host_tokens * ep[E_BPT] / (ep[E_GBPS] * 1e9) * 1e3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lighter(rep, a, b):
     """Is replica ``a`` less loaded than ``b``: fewer requests in flight, then fewer routed so far."""
     return rep[a, RP_ACTIVE] < rep[b, RP_ACTIVE] or (
         rep[a, RP_ACTIVE] == rep[b, RP_ACTIVE] and rep[a, RP_NREQ] < rep[b, RP_NREQ])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
     nrep = int(lp[L_REPLICAS])
     if nrep == 1:
@@ -113,7 +113,7 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
     return least if best < 0 else best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res):
     """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; return its end time."""
     bi, bt, gs, ls, rs, hist = st
@@ -146,7 +146,7 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_
     return out[O_DONE, r]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res):
     """Cache the reply's full blocks and release the request's pins (vLLM semantics); free its slot."""
     bi, bt, gs, ls, rs, hist = st
@@ -162,10 +162,12 @@ def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, r
     evict(bi, bt, gs, ls, rs, cp, hist, k, now)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_file(lo, hi, req, reqf, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
     """Requests ``lo..hi-1`` in file order at their nominal times, each alone."""
     res = np.zeros(3, np.int64)
+    if lo == 0:
+        seed_rng(int(lp[L_SEED]))
     for r in range(lo, hi):
         now = reqf[F_TIME, r]
         start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res)

@@ -63,13 +63,13 @@ def new_state(n_blocks: int, replicas: int, s3: bool) -> tuple[np.ndarray, ...]:
     return bi, bt, gs, ls, rs, hist
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bin(ms):
     """Log2 bin of a duration in ms: 0 below 1 ms, then bin i for [2^(i-1), 2^i)."""
     return 0 if ms < 1.0 else min(math.frexp(ms)[1], N_HBINS - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def link_tail(bi, ls, k, lst, g):
     t = ls[k, lst, TAIL]
     bi[g, PRV] = t
@@ -84,7 +84,7 @@ def link_tail(bi, ls, k, lst, g):
     bi[g, LINKED] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def unlink(bi, ls, k, g):
     lst, p, n = bi[g, LST], bi[g, PRV], bi[g, NXT]
     if p >= 0:
@@ -99,7 +99,7 @@ def unlink(bi, ls, k, g):
     bi[g, LINKED] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
 def _head_unpinned(bi, ls, k, lst):
     """Head of list ``lst`` after parking pinned heads (they rejoin on release); -1 when empty."""
     while True:
@@ -109,7 +109,7 @@ def _head_unpinned(bi, ls, k, lst):
         unlink(bi, ls, k, h)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
 def _victim(bi, ls, rs, cp, k):
     """Pick the next block to evict (S3-FIFO also moves blocks between its queues); -1 if none."""
     pol = int(cp[P_POLICY])
@@ -143,7 +143,7 @@ def _victim(bi, ls, rs, cp, k):
         return main
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
 def _drop(bi, bt, gs, ls, rs, cp, hist, k, g, now, to_host):
     """Remove ``g`` from the device tier (into the host tier when there is one and ``to_host``)."""
     unlink(bi, ls, k, g)
@@ -165,7 +165,7 @@ def _drop(bi, bt, gs, ls, rs, cp, hist, k, g, now, to_host):
             rs[k, R_HOST] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def evict(bi, bt, gs, ls, rs, cp, hist, k, now):
     """Evict until replica ``k`` holds at most its capacity (pinned blocks may keep it above: counted)."""
     pol = int(cp[P_POLICY])
@@ -192,7 +192,7 @@ def evict(bi, bt, gs, ls, rs, cp, hist, k, now):
                 _drop(bi, bt, gs, ls, rs, cp, hist, k, h, now, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def leading_run(bi, blocks, tokens, base, nq, off):
     """Leading run of a prompt present in replica rows ``off + block``: (device tokens, host tokens, blocks)."""
     dev = 0

@@ -18,9 +18,11 @@ from agenttrace_pipeline.cachesim.eventloop import (
     F_TIME,
     L_CONC,
     L_MODE,
+    L_SEED,
     MODE_CLOSED,
     Q_NEXT,
     end_request,
+    seed_rng,
     start_request,
 )
 
@@ -31,19 +33,19 @@ def new_heap(n_requests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(8, np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _less(ht, hs, i, j):
     return ht[i] < ht[j] or (ht[i] == ht[j] and hs[i] < hs[j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _swap(ht, hs, hp, i, j):
     ht[i], ht[j] = ht[j], ht[i]
     hs[i], hs[j] = hs[j], hs[i]
     hp[i], hp[j] = hp[j], hp[i]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def push(ht, hs, hp, ctl, t, payload):
     i = ctl[C_HSIZE]
     ht[i], hs[i], hp[i] = t, ctl[C_SEQ], payload
@@ -57,7 +59,7 @@ def push(ht, hs, hp, ctl, t, payload):
         i = parent
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pop(ht, hs, hp, ctl):
     t, p = ht[0], hp[0]
     ctl[C_HSIZE] -= 1
@@ -77,11 +79,12 @@ def pop(ht, hs, hp, ctl):
     return t, p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seed_events(ht, hs, hp, ctl, lp, reqf, sess_first, sess_order):
     """Schedule the first turns: every session at its timestamp (open), or the first ``concurrency``
     sessions of ``sess_order`` at time 0 (closed)."""
     n_sess = sess_order.size
+    seed_rng(int(lp[L_SEED]))
     if int(lp[L_MODE]) == MODE_CLOSED:
         first_n = min(n_sess, int(lp[L_CONC]))
         for i in range(first_n):
@@ -93,7 +96,7 @@ def seed_events(ht, hs, hp, ctl, lp, reqf, sess_first, sess_order):
             push(ht, hs, hp, ctl, reqf[F_TIME, r], 2 * r)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_events(budget, ht, hs, hp, ctl, sess_first, sess_order, req, reqf, blocks, tokens, layer, st,
                cp, ep, lp, rep, sess_rep, out, lay):
     """Process up to ``budget`` events; returns how many ran (0 once the heap is empty)."""

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,13 +101,12 @@ def run_one(prep: Prepared, *, policy: str = "lru", capacity: int | None = None,
     cp = _params(prep, policy, capacity, host_capacity, ttl_s)
     st = kn.new_state(prep.streams.n_blocks, replicas, int(cp[kn.P_POLICY]) == kn.S3FIFO)
     lp = np.array([ev.LOAD_MODES.index(load), replicas, ev.ROUTINGS.index(routing), concurrency or 0, load_cap,
-                   prep.streams.semantics == "vllm", prep.streams.n_blocks], np.float64)
+                   prep.streams.semantics == "vllm", prep.streams.n_blocks, seed], np.float64)
     n = prep.workload.n_requests
     rep = np.zeros((replicas, ev.N_RP))
     sess_rep = np.full(prep.workload.n_sessions, -1, np.int64)
     out = np.zeros((ev.N_OUT, n))
     lay = np.zeros((3, 4))
-    ev.seed_rng(seed)
     args = (prep.req, prep.reqf, prep.streams.blocks, prep.streams.tokens, prep.streams.layer, st[:6], cp,
             eng.params(), lp, rep, sess_rep)
     _drive(prep, load, args, out, lay, progress)
@@ -135,6 +136,17 @@ def _drive(prep: Prepared, load: str, args, out, lay, progress: Progress | None)
             progress(int(ctl[ev.C_DONE]), n)
 
 
+def sweep(prep: Prepared, configs: Sequence[dict], workers: int | None = None,
+          progress: Progress | None = None) -> list[RunResult]:
+    """Run :func:`run_one` for each keyword dict in ``configs``, on up to ``workers`` threads (default: one
+    per CPU); the kernel releases the GIL, so runs proceed in parallel. Results keep the order of ``configs``."""
+    workers = max(1, min(len(configs), workers or os.cpu_count() or 1))
+    if workers == 1:
+        return [run_one(prep, progress=progress, **c) for c in configs]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda c: run_one(prep, progress=progress, **c), configs))
+
+
 def simulate(data: Workload | Prepared | str | Path, *, semantics: str = "simple", engine_block: int | None = None,
              policy: str = "lru", capacity: int | None | Sequence[int | None] = None, theoretical: bool = True,
              progress: Progress | None = None, **kw) -> SimReport:
@@ -152,7 +164,7 @@ def simulate(data: Workload | Prepared | str | Path, *, semantics: str = "simple
         raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
     prep = data if isinstance(data, Prepared) else prepare(data, semantics, engine_block)
     caps = list(capacity) if isinstance(capacity, (list, tuple, np.ndarray)) else [capacity]
-    runs = [run_one(prep, policy=policy, capacity=c, progress=progress, **kw) for c in caps]
+    runs = sweep(prep, [dict(policy=policy, capacity=c, **kw) for c in caps], progress=progress)
     theo = None
     if theoretical:
         theo = next((r for r in runs if r.capacity is None and r.policy in ("lru", "infinite")), None) or \
