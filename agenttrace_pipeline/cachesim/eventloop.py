@@ -4,6 +4,8 @@ Three load modes share one request step:
 
 * ``file`` — requests in file order, each served alone (its start and end back to back) at its nominal
   time (turn-0 timestamp plus the delays before it). This is the mode of the FAST'25 figures.
+* ``nominal`` — the same, in order of nominal time: sessions interleave as their timestamps and delays
+  say, with no service time (for single-turn traces this is file order).
 * ``open`` — turn 0 at its timestamp; each later turn ``delay`` ms after the previous turn ends.
 * ``closed`` — at most ``concurrency`` sessions at once, started in order as slots free (timestamps are
   not used); a session holds its slot through its turns and delays.
@@ -23,8 +25,8 @@ from numba import njit
 from agenttrace_pipeline.cachesim.kernel import P_CAP, P_POLICY, R_DEV, TTL, evict, leading_run
 from agenttrace_pipeline.cachesim.touch import release_all, touch
 
-LOAD_MODES = ("file", "open", "closed")
-MODE_FILE, MODE_OPEN, MODE_CLOSED = range(3)
+LOAD_MODES = ("file", "nominal", "open", "closed")
+MODE_FILE, MODE_NOMINAL, MODE_OPEN, MODE_CLOSED = range(4)
 ROUTINGS = ("random", "round-robin", "session-affinity", "prefix", "prefix-load-cap")
 RT_RANDOM, RT_RR, RT_AFFINITY, RT_PREFIX, RT_PREFIX_CAP = range(5)
 
@@ -130,14 +132,15 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_
     dev, host = res[0], res[1]
     evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     uncached = req[Q_PTOK, r] - dev - host
-    begin = now if lp[L_MODE] == MODE_FILE else max(now, rep[k, RP_PF_FREE])
+    untimed = lp[L_MODE] == MODE_FILE or lp[L_MODE] == MODE_NOMINAL
+    begin = now if untimed else max(now, rep[k, RP_PF_FREE])
     busy = prefill_ms(uncached, ep) + transfer_ms(host, ep)
     first = begin + busy
     rep[k, RP_PF_FREE] = first
     rep[k, RP_BUSY] += busy
     rep[k, RP_NREQ] += 1
     rep[k, RP_ACTIVE] += 1
-    batch = 1.0 if lp[L_MODE] == MODE_FILE else rep[k, RP_ACTIVE]
+    batch = 1.0 if untimed else rep[k, RP_ACTIVE]
     u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
     itl = decode_ms(batch, u, ep)
     out[O_REP, r], out[O_ARR, r], out[O_FIRST, r] = k, now, first
@@ -163,12 +166,13 @@ def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, r
 
 
 @njit(cache=True, nogil=True)
-def run_file(lo, hi, req, reqf, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
-    """Requests ``lo..hi-1`` in file order at their nominal times, each alone."""
+def run_file(lo, hi, order, req, reqf, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay):
+    """Requests ``order[lo:hi]`` at their nominal times, each alone."""
     res = np.zeros(3, np.int64)
     if lo == 0:
         seed_rng(int(lp[L_SEED]))
-    for r in range(lo, hi):
+    for i in range(lo, hi):
+        r = order[i]
         now = reqf[F_TIME, r]
         start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res)
         end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)

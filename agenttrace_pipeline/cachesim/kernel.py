@@ -42,8 +42,8 @@ HEAD, TAIL, SIZE = range(3)
 R_DEV, R_HOST, R_MINF, R_GSEQ, R_OVER = range(5)
 N_RS = 5
 # cp cache parameters
-P_POLICY, P_CAP, P_HOST, P_TTL, P_SMALL, P_GHOST, P_NBLK = range(7)
-N_CP = 7
+P_POLICY, P_CAP, P_HOST, P_TTL, P_SMALL, P_GHOST, P_NBLK, P_TRACK = range(8)
+N_CP = 8
 # residency histograms (log2 ms bins): lifetime, reuse gap, idle before evict
 H_LIFE, H_REUSE, H_IDLE = range(3)
 N_HBINS = 48
@@ -149,8 +149,9 @@ def _drop(bi, bt, gs, ls, rs, cp, hist, k, g, now, to_host):
     unlink(bi, ls, k, g)
     bi[g, TIER] = 0
     rs[k, R_DEV] -= 1
-    hist[H_LIFE, _bin(now - bt[g, T_INS])] += 1
-    hist[H_IDLE, _bin(now - bt[g, T_LAST])] += 1
+    if cp[P_TRACK] > 0:
+        hist[H_LIFE, _bin(now - bt[g, T_INS])] += 1
+        hist[H_IDLE, _bin(now - bt[g, T_LAST])] += 1
     if int(cp[P_POLICY]) == S3FIFO and bi[g, LST] == L_MAIN:
         gs[g] = rs[k, R_GSEQ]
         rs[k, R_GSEQ] += 1

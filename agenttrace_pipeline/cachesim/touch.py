@@ -25,6 +25,7 @@ from agenttrace_pipeline.cachesim.kernel import (
     LST,
     P_GHOST,
     P_POLICY,
+    P_TRACK,
     PIN,
     R_DEV,
     R_GSEQ,
@@ -61,14 +62,15 @@ def _on_hit(bi, ls, k, g, pol, recency):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _on_insert(bi, bt, gs, ls, rs, k, g, pol, ghost_len, now):
+def _on_insert(bi, bt, gs, ls, rs, k, g, pol, ghost_len, now, track):
     if bi[g, TIER] == 2:
         rs[k, R_HOST] -= 1
     if bi[g, LINKED] == 1:
         unlink(bi, ls, k, g)  # leaving the host tier's list
     bi[g, TIER] = 1
     rs[k, R_DEV] += 1
-    bt[g, T_INS] = now
+    if track:
+        bt[g, T_INS] = now
     if pol == LFU:
         bi[g, FREQ] = 1
         rs[k, R_MINF] = 1
@@ -93,6 +95,8 @@ def touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base
     pol = int(cp[P_POLICY])
     recency = pol == LRU or pol == TTL or pol == SESSION_LRU
     ghost_len = cp[P_GHOST]
+    track = cp[P_TRACK] > 0 or pol == TTL  # last-use times: residency statistics, TTL expiry
+    stamp = pol == SESSION_LRU
     in_run = True
     dev = host = n_run = 0
     q0 = q1 = q2 = q3 = h0 = h1 = h2 = h3 = 0
@@ -129,13 +133,17 @@ def touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base
                 else:
                     h3 += t
         if tier == 1:
-            hist[H_REUSE, _bin(now - bt[g, T_LAST])] += 1
+            if track:
+                hist[H_REUSE, _bin(now - bt[g, T_LAST])] += 1
             _on_hit(bi, ls, k, g, pol, recency)
         else:
-            _on_insert(bi, bt, gs, ls, rs, k, g, pol, ghost_len, now)
-        bt[g, T_LAST] = now
-        bi[g, STAMP] = req
-        bi[g, PIN] += pin
+            _on_insert(bi, bt, gs, ls, rs, k, g, pol, ghost_len, now, track)
+        if track:
+            bt[g, T_LAST] = now
+        if stamp:
+            bi[g, STAMP] = req
+        if pin:
+            bi[g, PIN] += pin
     res[0] += dev
     res[1] += host
     res[2] += n_run

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agenttrace_pipeline.cachesim.simulate import prepare, run_one, simulate
@@ -37,3 +38,16 @@ def test_fast25_hit_rates_within_five_hundredths_of_a_point(shared_data: Path, n
         assert 100 * run.hit_rate == pytest.approx(expected, abs=0.05), (name, cap)
         assert 100 * curve.hit_rate(cap) == pytest.approx(expected, abs=0.05), (name, cap)
     assert 100 * rep.theoretical.hit_rate == pytest.approx(figures[None], abs=0.05)
+
+
+def test_nominal_order_interleaves_sessions_and_the_curve_follows_it():
+    w = multi_turn(8, sessions=20)
+    prep = prepare(w)
+    order = np.argsort(prep.reqf[0], kind="stable")
+    assert not np.array_equal(order, np.arange(w.n_requests))  # sessions overlap in time
+    curve = lru_curve(prep.streams, order)
+    for cap in (1, 4, 9, 16, 30):
+        nominal = run_one(prep, policy="lru", capacity=cap, load="nominal")
+        assert curve.hit_tokens(cap) == nominal.hit_tokens
+    starts = run_one(prep, capacity=8, load="nominal").per_request["start_ms"]
+    assert np.all(np.diff(starts[order]) >= 0)
