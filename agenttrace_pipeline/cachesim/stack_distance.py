@@ -6,6 +6,8 @@ before the request starts (its *depth*), and a prompt position is in the cached 
 depth up to it is below ``C``. One pass records, per prompt position, that prefix-maximum depth weighted by
 its tokens; the hit tokens at every capacity are then a cumulative sum. Depths come from a Fenwick tree
 over use times with one mark per block at its last use; the time axis is compacted when it fills up.
+Blocks are handled a chunk at a time (:mod:`.chunks`): a chunk's blocks sit at consecutive depths, so a
+cumulative multi-turn trace costs one step per chunk, not one per block.
 
 Requests run in file order and alone, as in the ``file`` load mode, with the same semantics as the kernel:
 *simple* uses the prompt's blocks in order; *vllm* caches the reply's full blocks too and releases all in
@@ -20,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from agenttrace_pipeline.cachesim.blocks import BlockStreams
+from agenttrace_pipeline.cachesim.chunks import find_chunks
 
 NEVER = np.int64(-1)
 
@@ -44,16 +47,23 @@ class LruCurve:
 def lru_curve(s: BlockStreams, order: np.ndarray | None = None) -> LruCurve:
     """LRU hit tokens at every capacity for requests in ``order`` (default: file order)."""
     order = np.arange(s.base.size, dtype=np.int64) if order is None else np.asarray(order, np.int64)
-    hist = np.zeros(s.n_blocks + 2, np.int64)
-    longest = int(max(s.n_total.max(initial=0), s.n_prompt.max(initial=0)))
-    _pass(order, s.blocks, s.tokens, s.base, s.n_prompt, s.n_query, s.n_total, s.semantics == "vllm",
-          s.n_blocks, max(4 * s.n_blocks, 2 * longest + s.n_blocks, 1 << 16), hist)
+    vllm = s.semantics == "vllm"
+    n_use = s.n_total if vllm else s.n_prompt
+    ch = find_chunks(s, n_use)
+    cumtok = np.zeros(s.blocks.size + 1, np.int64)
+    np.cumsum(s.tokens[s.blocks], out=cumtok[1:])
+    point = np.zeros(s.n_blocks + 2, np.int64)
+    ramp = np.zeros(s.n_blocks + 3, np.int64)
+    longest = int(n_use.max(initial=0))
+    _pass(order, s.blocks, cumtok, ch.width, s.base, s.n_query, n_use, vllm, s.block_tokens,
+          max(4 * ch.n_chunks, 2 * longest + ch.n_chunks, 1 << 16), point, ramp)
+    hist = point + np.cumsum(ramp)[: point.size]
     cum = np.zeros(s.n_blocks + 2, np.int64)
     np.cumsum(hist[:-1], out=cum[1:])
     return LruCurve(cum[: s.n_blocks + 1], int(s.prompt_tokens[order].sum()), int(cum[-1]))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _add(tree, i, v):
     i += 1
     while i < tree.size:
@@ -61,7 +71,7 @@ def _add(tree, i, v):
         i += i & -i
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _prefix(tree, i):
     """Sum of marks at positions 0..i."""
     s = 0
@@ -72,52 +82,73 @@ def _prefix(tree, i):
     return s
 
 
-@njit(cache=True)
-def _compact(last, tree):
+@njit(cache=True, nogil=True)
+def _compact(last, width, tree):
     """Renumber the live marks 0..k-1 in use order and rebuild the tree; returns k."""
     live = np.flatnonzero(last >= 0)
     ordr = live[np.argsort(last[live])]
     tree[:] = 0
     for i in range(ordr.size):
         last[ordr[i]] = i
-        _add(tree, i, 1)
+        _add(tree, i, width[ordr[i]])
     return ordr.size
 
 
-@njit(cache=True)
-def _use(b, last, tree, clock, n_live):
-    if last[b] >= 0:
-        _add(tree, last[b], -1)
+@njit(cache=True, nogil=True)
+def _use(c, w, last, tree, clock, live):
+    if last[c] >= 0:
+        _add(tree, last[c], -w)
     else:
-        n_live[0] += 1
-    last[b] = clock[0]
-    _add(tree, clock[0], 1)
+        live[0] += w
+    last[c] = clock[0]
+    _add(tree, clock[0], w)
     clock[0] += 1
 
 
-@njit(cache=True)
-def _pass(order, blocks, tokens, base, n_prompt, n_query, n_total, vllm, n_blocks, size, hist):
-    last = np.full(n_blocks, NEVER)
+@njit(cache=True, nogil=True)
+def _lookup(b0, nq, blocks, cumtok, width, last, tree, live, vllm, eb, point, ramp):
+    """Record the prefix-maximum depth of each queried block (chunk by chunk) before the request."""
+    inf = point.size - 1
+    run_max = 0
+    p = b0
+    while p < b0 + nq:
+        c = blocks[p]
+        w = width[c]
+        d = inf if last[c] < 0 else live[0] - _prefix(tree, last[c])
+        if d >= inf or run_max >= inf:
+            point[inf] += cumtok[b0 + nq] - cumtok[p]
+            return
+        if vllm:  # block i of the chunk sits at depth d + i (the chunk was released last block first)
+            i0 = min(max(run_max - d + 1, 0), w)
+            point[run_max] += cumtok[p + i0] - cumtok[p]
+            if i0 < w:
+                ramp[d + i0] += eb
+                ramp[d + w] -= eb
+            run_max = max(run_max, d + w - 1)
+        else:  # block i sits at depth d + w - 1 - i: the chunk's first block is the deepest
+            run_max = max(run_max, d + w - 1)
+            point[run_max] += cumtok[p + w] - cumtok[p]
+        p += w
+
+
+@njit(cache=True, nogil=True)
+def _pass(order, blocks, cumtok, width, base, n_query, n_use, vllm, eb, size, point, ramp):
+    last = np.full(width.size, NEVER)
     tree = np.zeros(size + 1, np.int64)
     clock = np.zeros(1, np.int64)
-    n_live = np.zeros(1, np.int64)
-    inf = hist.size - 1
+    live = np.zeros(1, np.int64)
+    heads = np.zeros(max(1, n_use.max()), np.int64)
     for r in order:
-        b0, nq = base[r], n_query[r]
-        n_use = n_total[r] if vllm else n_prompt[r]
-        if clock[0] + n_use >= size:
-            clock[0] = _compact(last, tree)
-        run_max = 0
-        for j in range(nq):  # depths at request start, before any of its own uses
-            b = blocks[b0 + j]
-            d = inf if last[b] < 0 else n_live[0] - _prefix(tree, last[b])
-            run_max = max(run_max, d)
-            hist[min(run_max, inf)] += tokens[b]
-            if run_max >= inf:
-                break
-        if vllm:
-            for j in range(n_use - 1, -1, -1):
-                _use(blocks[b0 + j], last, tree, clock, n_live)
-        else:
-            for j in range(n_use):
-                _use(blocks[b0 + j], last, tree, clock, n_live)
+        b0, nu = base[r], n_use[r]
+        if clock[0] + nu >= size:
+            clock[0] = _compact(last, width, tree)
+        _lookup(b0, n_query[r], blocks, cumtok, width, last, tree, live, vllm, eb, point, ramp)
+        n_heads = 0
+        p = b0
+        while p < b0 + nu:  # the request's chunks, in stream order
+            heads[n_heads] = p
+            n_heads += 1
+            p += width[blocks[p]]
+        for i in range(n_heads):  # simple: used in order; vllm: released last chunk first
+            c = blocks[heads[n_heads - 1 - i] if vllm else heads[i]]
+            _use(c, width[c], last, tree, clock, live)
