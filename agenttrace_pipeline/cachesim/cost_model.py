@@ -1,7 +1,8 @@
 """Engine cost model: how long prefill and decode take, shared by the cache simulation and a simulated server.
 
-* prefill of a request: ``pf2·T² + pf1·T + pf0`` ms, ``T`` = its uncached prompt tokens (cached tokens cost
-  nothing), plus moving host-tier hits to the device: ``host tokens × kv_bytes_per_token / host_gbps``;
+* one prefill step: ``pf2·T² + pf1·T + pf0`` ms, ``T`` = the uncached prompt tokens in the step (cached
+  tokens cost nothing; a step holds at most ``max_batch_tokens``, so long prompts take several), plus
+  moving host-tier hits to the device: ``host tokens × kv_bytes_per_token / host_gbps``;
 * one decode step: ``max(floor, dc2·u² + dc1·u + dc0 + dc_batch·(batch − 1))`` ms, ``u`` = KV-cache fill
   (0..1), ``batch`` = requests decoding together.
 
@@ -39,6 +40,7 @@ class EngineCost:
     floor_ms: float = 1.0
     kv_bytes_per_token: float = 131072.0  # 128 KiB: a 7-8B model in 16-bit (32 layers × 8 KV heads × 128 × 2 × 2)
     host_gbps: float = 25.0  # host<->device bandwidth, GB/s (PCIe 4.0 x16 effective)
+    max_batch_tokens: float = 8192.0  # prefill tokens per step (vLLM's max_num_batched_tokens); 0 = no limit
 
     def prefill_ms(self, uncached_tokens: float | np.ndarray) -> float | np.ndarray:
         t = np.asarray(uncached_tokens, np.float64)
@@ -46,7 +48,8 @@ class EngineCost:
 
     def decode_ms(self, batch: float | np.ndarray, fill: float | np.ndarray) -> float | np.ndarray:
         u = np.asarray(fill, np.float64)
-        return np.maximum(self.floor_ms, self.dc2 * u * u + self.dc1 * u + self.dc0 + self.dc_batch * (np.asarray(batch) - 1))
+        step = self.dc2 * u * u + self.dc1 * u + self.dc0 + self.dc_batch * (np.asarray(batch) - 1)
+        return np.maximum(self.floor_ms, step)
 
     def transfer_ms(self, host_tokens: float) -> float:
         return 0.0 if self.host_gbps <= 0 else host_tokens * self.kv_bytes_per_token / (self.host_gbps * 1e9) * 1e3
@@ -54,7 +57,7 @@ class EngineCost:
     def params(self) -> np.ndarray:
         """The kernel's parameter vector (order of ``eventloop.E_*``)."""
         return np.array([self.pf2, self.pf1, self.pf0, self.dc2, self.dc1, self.dc0, self.dc_batch, self.floor_ms,
-                         self.kv_bytes_per_token, self.host_gbps], np.float64)
+                         self.kv_bytes_per_token, self.host_gbps, self.max_batch_tokens], np.float64)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

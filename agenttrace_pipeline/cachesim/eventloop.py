@@ -1,6 +1,6 @@
 """Requests through replicas on a virtual clock: routing, cache lookups, and the engine cost model.
 
-Three load modes share one request step:
+Four load modes share one request step:
 
 * ``file`` — requests in file order, each served alone (its start and end back to back) at its nominal
   time (turn-0 timestamp plus the delays before it). This is the mode of the FAST'25 figures.
@@ -10,11 +10,14 @@ Three load modes share one request step:
 * ``closed`` — at most ``concurrency`` sessions at once, started in order as slots free (timestamps are
   not used); a session holds its slot through its turns and delays.
 
-A request's time on its replica: prefill waits for the replica's previous prefill (one at a time), then
-takes ``prefill_ms(uncached tokens) + host transfer``; every generated token then takes one decode step at
-the replica's batch size and KV fill when it starts decoding. Cache lookups happen when a request starts;
-with the vLLM semantics its blocks stay pinned until it ends, when its reply's full blocks are cached and
-all its blocks are released in reverse order.
+A request's time on its replica: its uncached tokens join the replica's prefill queue; each prefill step
+takes up to ``max_batch_tokens`` from the queue in arrival order (so small prompts share a step and a long
+one spans several: chunked prefill) and lasts ``prefill_ms(step tokens)`` plus the host-tier transfers of
+the requests it starts; a request's first token comes when its last tokens are done
+(:mod:`.prefill`). Each generated token then takes one decode step at the replica's decoding batch size and
+KV fill at that moment. In the untimed modes a request has the engine to itself. Cache lookups happen
+when a request is admitted (not when its prefill starts); with the vLLM semantics its blocks stay pinned
+until it ends, when its reply's full blocks are cached and all its blocks are released in reverse order.
 """
 
 from __future__ import annotations
@@ -36,14 +39,14 @@ N_Q = 10
 # reqf rows (float64)
 F_TIME, F_DELAY = range(2)
 # ep engine parameters
-E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS = range(10)
+E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH = range(11)
 # lp loop parameters
 L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED = range(8)
 # out rows (float64 per request)
 O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
 N_OUT = 7
 # rep columns (float64 per replica)
-RP_PF_FREE, RP_ACTIVE, RP_NREQ, RP_BUSY = range(4)
+RP_DECODING, RP_ACTIVE, RP_NREQ, RP_BUSY = range(4)
 N_RP = 4
 # ctl (int64)
 C_HSIZE, C_SEQ, C_RR, C_NEXT_SESS, C_DONE = range(5)
@@ -58,6 +61,16 @@ def seed_rng(seed):
 @njit(cache=True, nogil=True)
 def prefill_ms(t, ep):
     return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0]
+
+
+@njit(cache=True, nogil=True)
+def prefill_alone_ms(t, ep):
+    """Prefill of ``t`` uncached tokens with the engine to itself: steps of at most ``max_batch_tokens``."""
+    cap = ep[E_BATCH] if ep[E_BATCH] > 0 else max(t, 1.0)
+    full = np.floor(t / cap)
+    rest = t - full * cap
+    ms = full * prefill_ms(cap, ep)
+    return ms + prefill_ms(rest, ep) if rest > 0 or full == 0 else ms
 
 
 @njit(cache=True, nogil=True)
@@ -116,8 +129,8 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
 
 
 @njit(cache=True, nogil=True)
-def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res):
-    """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; return its end time."""
+def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res):
+    """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; returns its replica."""
     bi, bt, gs, ls, rs, hist = st
     k = _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
     off = k * int(lp[L_NBLK])
@@ -131,21 +144,22 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_
           True, pin, now, r)
     dev, host = res[0], res[1]
     evict(bi, bt, gs, ls, rs, cp, hist, k, now)
-    uncached = req[Q_PTOK, r] - dev - host
-    untimed = lp[L_MODE] == MODE_FILE or lp[L_MODE] == MODE_NOMINAL
-    begin = now if untimed else max(now, rep[k, RP_PF_FREE])
-    busy = prefill_ms(uncached, ep) + transfer_ms(host, ep)
-    first = begin + busy
-    rep[k, RP_PF_FREE] = first
-    rep[k, RP_BUSY] += busy
     rep[k, RP_NREQ] += 1
     rep[k, RP_ACTIVE] += 1
-    batch = 1.0 if untimed else rep[k, RP_ACTIVE]
+    out[O_REP, r], out[O_ARR, r], out[O_HDEV, r], out[O_HHOST, r] = k, now, dev, host
+    return k
+
+
+@njit(cache=True, nogil=True)
+def first_token(r, now, req, st, cp, ep, rep, out):
+    """Request ``r``'s prefill ended at ``now``: decode starts; returns its end time."""
+    rs = st[4]
+    k = int(out[O_REP, r])
+    rep[k, RP_DECODING] += 1
     u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
-    itl = decode_ms(batch, u, ep)
-    out[O_REP, r], out[O_ARR, r], out[O_FIRST, r] = k, now, first
-    out[O_HDEV, r], out[O_HHOST, r], out[O_ITL, r] = dev, host, itl
-    out[O_DONE, r] = first + max(req[Q_OUT, r] - 1, 0) * itl
+    itl = decode_ms(rep[k, RP_DECODING], u, ep)
+    out[O_FIRST, r], out[O_ITL, r] = now, itl
+    out[O_DONE, r] = now + max(req[Q_OUT, r] - 1, 0) * itl
     return out[O_DONE, r]
 
 
@@ -155,6 +169,7 @@ def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, r
     bi, bt, gs, ls, rs, hist = st
     k = int(out[O_REP, r])
     rep[k, RP_ACTIVE] -= 1
+    rep[k, RP_DECODING] -= 1
     if lp[L_VLLM] <= 0:
         return
     off = k * int(lp[L_NBLK])
@@ -174,5 +189,8 @@ def run_file(lo, hi, order, req, reqf, blocks, tokens, layer, st, cp, ep, lp, re
     for i in range(lo, hi):
         r = order[i]
         now = reqf[F_TIME, r]
-        start_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, sess_rep, ctl, out, lay, res)
+        k = start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res)
+        busy = prefill_alone_ms(req[Q_PTOK, r] - res[0] - res[1], ep) + transfer_ms(res[1], ep)
+        rep[k, RP_BUSY] += busy
+        first_token(r, now + busy, req, st, cp, ep, rep, out)
         end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)

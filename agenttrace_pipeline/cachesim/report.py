@@ -168,7 +168,8 @@ def summarise(prep: Prepared, out: np.ndarray, lay: np.ndarray, rep: np.ndarray,
     hist = st[5]
     residency = {name: _hist_summary(hist[i]) for i, name in enumerate(RESIDENCY)}
     per_request = {"replica": k, "hit_tokens": hdev, "host_hit_tokens": hhost,
-                   "ttft_ms": out[ev.O_FIRST] - out[ev.O_ARR], "start_ms": out[ev.O_ARR], "end_ms": out[ev.O_DONE]}
+                   "ttft_ms": out[ev.O_FIRST] - out[ev.O_ARR], "itl_ms": out[ev.O_ITL], "start_ms": out[ev.O_ARR],
+                   "end_ms": out[ev.O_DONE]}
     return RunResult(dict(params), prep.workload.n_requests, int(ptok.sum()),
                      int(hdev.sum()), int(hhost.sum()), layers, _by_turn(prep, hdev + hhost), _latency(prep, out),
                      replicas, residency, int(hist[kn.H_LIFE].sum()), int(st[4][:, kn.R_OVER].sum()), wall,

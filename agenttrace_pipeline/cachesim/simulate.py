@@ -23,6 +23,7 @@ from agenttrace_pipeline.cachesim import eventloop as ev
 from agenttrace_pipeline.cachesim import kernel as kn
 from agenttrace_pipeline.cachesim.blocks import SEMANTICS, BlockStreams, build_blocks
 from agenttrace_pipeline.cachesim.cost_model import EngineCost, load_engine
+from agenttrace_pipeline.cachesim.prefill import new_queues
 from agenttrace_pipeline.cachesim.report import RunResult, SimReport, summarise
 from agenttrace_pipeline.cachesim.schedule import new_heap, run_events, seed_events
 from agenttrace_pipeline.cachesim.workload import Workload
@@ -49,11 +50,14 @@ def prepare(data: Workload | str | Path, semantics: str = "simple", engine_block
     n = w.n_requests
     req = np.zeros((ev.N_Q, n), np.int64)
     req[ev.Q_BASE], req[ev.Q_NPROMPT], req[ev.Q_NQUERY], req[ev.Q_NTOTAL] = s.base, s.n_prompt, s.n_query, s.n_total
-    req[ev.Q_SESS], req[ev.Q_PTOK], req[ev.Q_OUT], req[ev.Q_TAIL] = w.session, s.prompt_tokens, w.output_len, s.tail_layer
+    req[ev.Q_SESS], req[ev.Q_PTOK] = w.session, s.prompt_tokens
+    req[ev.Q_OUT], req[ev.Q_TAIL] = w.output_len, s.tail_layer
     if s.semantics == "vllm":  # simple prompts are whole ids; vllm prompts end in a partial block
         req[ev.Q_TAILTOK] = s.prompt_tokens - s.n_prompt * s.block_tokens
     nxt = np.arange(1, n + 1, dtype=np.int64)
-    last = np.ones(n, bool) if not w.cumulative else np.r_[w.session[1:] != w.session[:-1], True] if n else np.zeros(0, bool)
+    last = np.ones(n, bool)  # the last request of its session
+    if w.cumulative and n:
+        last = np.r_[w.session[1:] != w.session[:-1], True]
     nxt[last] = -1
     req[ev.Q_NEXT] = nxt
     reqf = np.zeros((2, n))
@@ -129,11 +133,12 @@ def _drive(prep: Prepared, load: str, args, out, lay, progress: Progress | None)
             if progress:
                 progress(hi, n)
         return
-    ht, hs, hp, ctl = new_heap(n)
+    ht, hs, hp, ctl = new_heap(n, rep.shape[0])
+    queues = new_queues(rep.shape[0], n)
     sf = prep.workload.sess_first
     seed_events(ht, hs, hp, ctl, lp, reqf, sf, prep.sess_order)
     while run_events(CHUNK, ht, hs, hp, ctl, sf, prep.sess_order, req, reqf, blocks, tokens, layer, st, cp, ep,
-                     lp, rep, sess_rep, out, lay):
+                     lp, rep, sess_rep, out, lay, *queues):
         if progress:
             progress(int(ctl[ev.C_DONE]), n)
 

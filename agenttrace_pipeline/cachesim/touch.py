@@ -12,7 +12,6 @@ from __future__ import annotations
 from numba import njit
 
 from agenttrace_pipeline.cachesim.kernel import (
-    FIFO,
     FMAX,
     FREQ,
     H_REUSE,
@@ -22,6 +21,7 @@ from agenttrace_pipeline.cachesim.kernel import (
     L_MAIN,
     LFU,
     LINKED,
+    LRU,
     LST,
     P_GHOST,
     P_POLICY,
@@ -38,7 +38,6 @@ from agenttrace_pipeline.cachesim.kernel import (
     T_LAST,
     TIER,
     TTL,
-    LRU,
     _bin,
     link_tail,
     unlink,

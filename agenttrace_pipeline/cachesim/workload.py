@@ -131,7 +131,8 @@ class Workload:
         flat = df["hash_ids"].explode().drop_nulls().to_numpy().astype(np.int64)
         ts = df["timestamp"].fill_null(np.nan).to_numpy().astype(np.float64)
         return _assemble(df["session_id"].to_list() if multi else None, flat, lens,
-                         df["input_length"].to_numpy().astype(np.int64), df["output_length"].to_numpy().astype(np.int64),
+                         df["input_length"].to_numpy().astype(np.int64),
+                         df["output_length"].to_numpy().astype(np.int64),
                          ts, df["delay"].fill_null(0.0).to_numpy().astype(np.float64), int(bs),
                          df["group_id"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
                          df["is_restart"].fill_null(False).to_numpy(), ranges, str(path))
@@ -152,7 +153,8 @@ def _manifest_ranges(man: dict[str, Any]) -> tuple[int, int] | None:
     if "layer1_blocks" not in derived:
         return None
     l1 = int(derived["layer1_blocks"])
-    groups = int(((man.get("generation_params") or {}).get("cache") or {}).get("layer1_5_groups", {}).get("num_groups", 1))
+    cache = (man.get("generation_params") or {}).get("cache") or {}
+    groups = int((cache.get("layer1_5_groups") or {}).get("num_groups", 1))
     return l1, l1 + groups * int(derived.get("layer1_5_blocks", 0))
 
 

@@ -24,7 +24,8 @@ def multi_turn(seed: int, sessions: int = 12, shared: int = 3, block_size: int =
                      "hash_ids": ids, "timestamp": float(s * 10), "group_id": 0})
         for _ in range(int(rng.integers(0, 5))):
             k = int(rng.integers(1, 4))
-            rows.append({"session_id": f"s{s}", "input_length": (k - 1) * block_size + int(rng.integers(1, block_size + 1)),
+            length = (k - 1) * block_size + int(rng.integers(1, block_size + 1))
+            rows.append({"session_id": f"s{s}", "input_length": length,
                          "output_length": int(rng.integers(1, 40)), "hash_ids": list(range(nxt, nxt + k)),
                          "delay": float(rng.integers(0, 50))})
             nxt += k

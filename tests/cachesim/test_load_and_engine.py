@@ -68,7 +68,8 @@ def test_closed_loop_never_runs_more_sessions_than_its_concurrency():
 
 
 def test_queueing_raises_ttft_when_prefills_collide():
-    rows = [{"session_id": f"s{i}", "input_length": 8192, "output_length": 10, "hash_ids": list(range(16 * i, 16 * i + 16)),
+    rows = [{"session_id": f"s{i}", "input_length": 8192, "output_length": 10,
+             "hash_ids": list(range(16 * i, 16 * i + 16)),
              "timestamp": 0.0} for i in range(8)]
     w = Workload.from_rows(rows, block_size=512)
     run = simulate(w, load="open", capacity=None, theoretical=False).runs[0]
@@ -82,3 +83,41 @@ def test_progress_is_reported_up_to_the_request_count():
     seen = []
     simulate(w, load="open", capacity=10, theoretical=False, progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[-1] == (w.n_requests, w.n_requests)
+
+
+def _burst(sizes, block=512, gap=0.0):
+    rows = []
+    for i, n in enumerate(sizes):
+        k = -(-n // block)
+        rows.append({"session_id": f"s{i}", "input_length": n, "output_length": 2,
+                     "hash_ids": list(range(1000 * i, 1000 * i + k)), "timestamp": i * gap})
+    return Workload.from_rows(rows, block_size=block)
+
+
+def test_small_prompts_waiting_together_share_one_prefill_step():
+    run = simulate(_burst([1000, 1000, 1000, 1000]), load="open", capacity=None, theoretical=False).runs[0]
+    ttft = run.per_request["ttft_ms"]
+    first = ENG.prefill_ms(1000)  # the first arrival finds the engine idle and goes alone
+    assert ttft[0] == pytest.approx(first)
+    np.testing.assert_allclose(ttft[1:], first + ENG.prefill_ms(3000))  # the other three: one step of 3000
+
+
+def test_a_long_prompt_is_prefilled_in_steps_of_max_batch_tokens():
+    run = simulate(_burst([20_000]), load="open", capacity=None, theoretical=False).runs[0]
+    expected = 2 * ENG.prefill_ms(8192) + ENG.prefill_ms(20_000 - 2 * 8192)
+    assert run.per_request["ttft_ms"][0] == pytest.approx(expected)
+    alone = simulate(_burst([20_000]), load="file", capacity=None, theoretical=False).runs[0]
+    assert alone.per_request["ttft_ms"][0] == pytest.approx(expected)  # untimed modes use the same steps
+    unlimited = EngineCost(max_batch_tokens=0)
+    one = simulate(_burst([20_000]), load="open", capacity=None, theoretical=False, engine=unlimited).runs[0]
+    assert one.per_request["ttft_ms"][0] == pytest.approx(unlimited.prefill_ms(20_000))
+
+
+def test_decode_steps_slow_down_as_more_requests_decode_together():
+    eng = EngineCost(dc_batch=0.5)
+    rows = [{"session_id": f"s{i}", "input_length": 512, "output_length": 500, "hash_ids": [i],
+             "timestamp": 100.0 * i} for i in range(4)]
+    run = simulate(Workload.from_rows(rows, block_size=512), load="open", capacity=None, theoretical=False,
+                   engine=eng).runs[0]
+    # each arrives while the earlier ones still decode: the i-th decodes in a batch of i + 1
+    np.testing.assert_allclose(run.per_request["itl_ms"], [eng.decode_ms(b, 0.0) for b in (1, 2, 3, 4)])

@@ -37,7 +37,8 @@ def test_s3fifo_keeps_a_hot_prefix_through_scans_that_flush_lru_and_fifo():
     for i in range(10):  # between uses of the hot prefix, 30 blocks used once: more than the cache holds
         seq += [[1000 + 30 * i + j, 1000 + 30 * i + j + 1] for j in range(0, 30, 2)] + [hot]
     w = Workload.from_rows(_rows(seq), block_size=16)
-    rate = {p: simulate(w, policy=p, capacity=20, theoretical=False).runs[0].hit_tokens for p in ("lru", "fifo", "s3fifo")}
+    rate = {p: simulate(w, policy=p, capacity=20, theoretical=False).runs[0].hit_tokens
+            for p in ("lru", "fifo", "s3fifo")}
     assert rate["lru"] == rate["fifo"] == 2 * 32  # only the 2nd and 3rd request hit
     assert rate["s3fifo"] == 12 * 32  # and S3-FIFO keeps the hot prefix for all ten returns
 

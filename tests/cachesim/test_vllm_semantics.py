@@ -55,7 +55,8 @@ def test_blocks_are_freed_in_reverse_so_the_prefix_survives_pressure():
 
 
 def test_running_requests_blocks_are_pinned_in_open_loop():
-    rows = [{"session_id": f"s{i}", "input_length": 64, "output_length": 500, "hash_ids": [10 * i + j for j in range(4)],
+    rows = [{"session_id": f"s{i}", "input_length": 64, "output_length": 500,
+             "hash_ids": [10 * i + j for j in range(4)],
              "timestamp": float(i)} for i in range(3)]
     w = Workload.from_rows(rows, block_size=16)
     run = simulate(w, semantics="vllm", capacity=6, load="open", theoretical=False).runs[0]
