@@ -58,12 +58,12 @@ def seed_rng(seed):
     np.random.seed(seed)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def prefill_ms(t, ep):
     return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def prefill_alone_ms(t, ep):
     """Prefill of ``t`` uncached tokens with the engine to itself: steps of at most ``max_batch_tokens``."""
     cap = ep[E_BATCH] if ep[E_BATCH] > 0 else max(t, 1.0)
@@ -73,17 +73,17 @@ def prefill_alone_ms(t, ep):
     return ms + prefill_ms(rest, ep) if rest > 0 or full == 0 else ms
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def decode_ms(batch, u, ep):
     return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def transfer_ms(host_tokens, ep):
     return 0.0 if ep[E_GBPS] <= 0 else host_tokens * ep[E_BPT] / (ep[E_GBPS] * 1e9) * 1e3
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _lighter(rep, a, b):
     """Is replica ``a`` less loaded than ``b``: fewer requests in flight, then fewer routed so far."""
     return rep[a, RP_ACTIVE] < rep[b, RP_ACTIVE] or (
@@ -150,7 +150,7 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep,
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def first_token(r, now, req, st, cp, ep, rep, out):
     """Request ``r``'s prefill ended at ``now``: decode starts; returns its end time."""
     rs = st[4]
