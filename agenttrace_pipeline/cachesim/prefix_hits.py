@@ -1,19 +1,26 @@
-"""Theoretical prefix-cache hit rates of a trace.
+"""Theoretical prefix-cache hit rates of a list of prompts (kept for ``sources.mooncake_reference``).
 
 A request hits the cache for the longest run of its leading hash ids that are already cached; hit tokens
-are that run's blocks (the last, partial block counts its own tokens). Rates are token-weighted:
-hit tokens / input tokens over the whole trace. ``capacity=None`` is an infinite cache; an integer is a
-block-LRU of that many blocks, refreshed by every block a request touches.
+are that run's tokens, the ``j``-th id of a prompt of ``n`` tokens holding ``min(bs, n - j·bs)`` of them
+(so a run of ``k`` ids hits ``min(k·bs, n)`` tokens). Rates are token-weighted: hit tokens / input tokens
+over the whole trace. ``capacity=None`` is an infinite cache; an integer is a block-LRU of that many
+blocks, refreshed by every block a request touches.
 
+This is a thin wrapper over :mod:`agenttrace_pipeline.cachesim.stack_distance` (one pass gives every
+capacity); :func:`agenttrace_pipeline.cachesim.simulate.simulate` is the full simulation.
 For multi-turn traces a request's prompt is the session's accumulated ids (turn 0's plus every later
 turn's new ids), which is what a replayer sends.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from agenttrace_pipeline.cachesim.blocks import BlockStreams
+from agenttrace_pipeline.cachesim.stack_distance import lru_curve
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +39,23 @@ class HitStats:
         return {**asdict(self), "hit_rate": self.hit_rate}
 
 
-def _hit_tokens(ids: Sequence[int], length: int, run: int, block_size: int) -> int:
-    return length if run == len(ids) else min(run * block_size, length)
+def prompt_streams(requests: Iterable[tuple[Sequence[int], int]], block_size: int = 512) -> BlockStreams:
+    """``(prompt_hash_ids, prompt_tokens)`` pairs as kernel block streams (simple semantics)."""
+    reqs = list(requests)
+    lens = np.fromiter((len(ids) for ids, _ in reqs), np.int64, len(reqs))
+    flat = np.fromiter((h for ids, _ in reqs for h in ids), np.int64, int(lens.sum()))
+    ptok = np.fromiter((n for _, n in reqs), np.int64, len(reqs))
+    off = np.zeros(len(reqs) + 1, np.int64)
+    np.cumsum(lens, out=off[1:])
+    pos = np.arange(flat.size, dtype=np.int64) - np.repeat(off[:-1], lens)
+    size = np.clip(np.repeat(ptok, lens) - pos * block_size, 0, block_size)
+    uniq, dense = np.unique(flat, return_inverse=True)
+    tokens = np.zeros(uniq.size, np.int32)
+    tokens[dense[::-1]] = size[::-1]  # an id keeps the size of its first occurrence
+    n = lens.copy()
+    zeros = np.zeros(len(reqs), np.int8)
+    return BlockStreams(dense.astype(np.int32), off[:-1].copy(), n, n.copy(), n.copy(), ptok, tokens,
+                        np.zeros(uniq.size, np.int8), zeros, "simple", block_size)
 
 
 def prefix_hit_stats(
@@ -42,42 +64,11 @@ def prefix_hit_stats(
     capacity: int | None = None,
 ) -> HitStats:
     """Replay ``(prompt_hash_ids, prompt_tokens)`` pairs in order through a prefix cache."""
-    n = tokens = hits = 0
-    if capacity is None:
-        seen: set[int] = set()
-        for ids, length in requests:
-            run = 0
-            for h in ids:
-                if h not in seen:
-                    break
-                run += 1
-            hits += _hit_tokens(ids, length, run, block_size)
-            tokens += length
-            n += 1
-            seen.update(ids)
-        return HitStats(None, n, tokens, hits, len(seen))
-    if capacity < 1:
+    if capacity is not None and capacity < 1:
         raise ValueError(f"capacity must be >= 1 block, got {capacity}")
-    lru: OrderedDict[int, None] = OrderedDict()
-    distinct: set[int] = set()
-    for ids, length in requests:
-        run = 0
-        for h in ids:
-            if h not in lru:
-                break
-            run += 1
-        hits += _hit_tokens(ids, length, run, block_size)
-        tokens += length
-        n += 1
-        for h in ids:
-            if h in lru:
-                lru.move_to_end(h)
-            else:
-                lru[h] = None
-                distinct.add(h)
-        while len(lru) > capacity:
-            lru.popitem(last=False)
-    return HitStats(capacity, n, tokens, hits, len(distinct))
+    s = prompt_streams(requests, block_size)
+    curve = lru_curve(s)
+    return HitStats(capacity, int(s.base.size), curve.total_tokens, curve.hit_tokens(capacity), s.n_blocks)
 
 
 def prompts_of(rows: Iterable[dict]) -> Iterable[tuple[list[int], int]]:
