@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from agenttrace_pipeline import __version__
-from agenttrace_pipeline.cli import profiles, run, seeds, synthesize, validate, warehouse
+from agenttrace_pipeline.cli import profiles, run, seeds, simulate, synthesize, validate, warehouse
 from agenttrace_pipeline.cli.console import out
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("run")(run.run)
 app.command("backfill")(run.backfill_cmd)
 app.command("query")(warehouse.query)
 app.command("ui")(warehouse.ui)
+app.command("simulate")(simulate.simulate)
 
 
 def _version(value: bool) -> None:

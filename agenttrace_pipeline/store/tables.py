@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from agenttrace_pipeline.analysis.cache_study import STUDY_COLUMNS
 from agenttrace_pipeline.fitting import schemas as fit_schemas
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
 
@@ -113,6 +114,10 @@ _SPECS = [
                "p95": pl.Float64(), "p99": pl.Float64(), "dataset_id": pl.String()} | RUN,
               "Target vs observed mean/median (and percentiles) of every metric of every generated dataset."),
 ]
+
+_SPECS.append(TableSpec("cache_simulation", "seed", STUDY_COLUMNS | {"dataset_id": pl.String()} | RUN,
+                        "KV-cache simulation of each seed's dataset: hit and miss tokens per (semantics, policy, "
+                        "capacity, replicas, routing, tier, layer), TTFT percentiles."))
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in _SPECS}
 

@@ -20,6 +20,7 @@ EXPECTED_ASSETS = {
     "generator_profiles": "fits",
     "synthetic_dataset": "synthesis",
     "dataset_quality": "synthesis",
+    "cache_simulation": "analysis",
 }
 EXPECTED_CHECKS = {
     ("mooncake_reference_traces", "reference_rows_match_trace_schema", True),
@@ -37,7 +38,7 @@ EXPECTED_CHECKS = {
     ("distribution_fits", "chosen_fits_within_ks_threshold", False),
     ("generator_profiles", "profile_roundtrip_within_targets", False),
 }
-EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds"}
+EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}
 EXPECTED_SENSORS = {"default_seed_partition"}
 EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets"}

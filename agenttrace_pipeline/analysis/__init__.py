@@ -1,0 +1,1 @@
+"""Analyses that combine core simulations into the studies users ask for (pure Python, no Dagster)."""

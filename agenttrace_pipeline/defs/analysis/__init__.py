@@ -1,0 +1,1 @@
+"""Dagster definitions of the analysis domain: KV-cache simulation and dataset pages per seed."""
