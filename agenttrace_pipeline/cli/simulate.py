@@ -37,8 +37,7 @@ def simulate(
     import orjson
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agenttrace_pipeline.analysis.cache_study import DEFAULT_CAPACITIES, DEFAULT_POLICIES, StudyOptions, \
-        capacity_from_bytes, run_study
+    from agenttrace_pipeline.analysis.cache_study import DEFAULT_CAPACITIES, DEFAULT_POLICIES, StudyOptions, capacity_from_bytes, run_study
     from agenttrace_pipeline.store.atomic import atomic_writer
 
     dataset = input / "dataset.jsonl" if input.is_dir() else input

@@ -48,8 +48,8 @@ def cache_simulation(context: dg.AssetExecutionContext, config: CacheSimulationC
         if ds is None:
             raise dg.Failure(f"seed {key}: no synthetic_datasets row; materialise synthetic_dataset first")
         info = ds.row(0, named=True)
-        study = run_study(f"{info['path']}/dataset.jsonl", opts,
-                          progress=lambda done, total: context.log.debug(f"seed {key}: run {done}/{total}"))
+        context.log.info(f"seed {key}: simulating {len(opts.run_configs()) + 1} cache configurations")
+        study = run_study(f"{info['path']}/dataset.jsonl", opts)
         frame = study.table.with_columns(dataset_id=pl.lit(info["dataset_id"]), run_id=pl.lit(context.run.run_id))
         f = wh.write_partition("cache_simulation", "seed", key, frame)
         record_lineage(context, wh, {"dataset": info["dataset_sha256"]}, [f], frame.height, partition_key=key)
