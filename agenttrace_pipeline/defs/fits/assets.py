@@ -101,7 +101,7 @@ def generator_profiles(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     """A generator config per source whose quantities all have a fit (low confidence, and saying why, when it
     has few sessions or comes from a bundled sample), and one pooled over the coding-agent sources with real
     data (with arrivals from the Azure code trace), written to the profiles folder (``AGENTTRACE_PROFILES``)
-    and the warehouse (``generator_profiles``). Each is round-tripped: 5,000 sessions generated from it and
+    and the warehouse (``generator_profiles``). Each is round-tripped: 2,000 sessions generated from it and
     compared with its source by two-sample KS, beside AIPerf's mean/median lognormals, and a profile fitted on
     70 % of the traces compared with the other 30 % beside their noise floor (``profile_roundtrip``)."""
     wh = warehouse.get()
