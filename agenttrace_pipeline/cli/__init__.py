@@ -10,7 +10,7 @@ from agenttrace_pipeline import __version__
 from agenttrace_pipeline.cli import profiles, run, seeds, simulate, synthesize, validate, warehouse
 from agenttrace_pipeline.cli.console import out
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None,
     name="agenttrace",
     help="Coding-agent traces → fitted distributions → synthetic Mooncake traces → replay, kept in DuckDB.",
     no_args_is_help=True,

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
-from rich.console import Console
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `agenttrace --help` need not import rich (start-up stays fast)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._console: Any = None
+
+    def get(self) -> Any:
+        """The rich Console itself (for rich APIs that take one, e.g. ``Progress(console=…)``)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._kwargs)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
 
 # soft_wrap: error lines stay one line each (FILE:LINE: field: reason), whatever the terminal width.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # tables stay readable in logs
-err = Console(stderr=True, soft_wrap=True)
+out = _LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # tables stay readable in logs
+err = _LazyConsole(stderr=True, soft_wrap=True)
 
 
 def fail_early(message: str, code: int = 2) -> None:

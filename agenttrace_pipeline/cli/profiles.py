@@ -9,7 +9,7 @@ import typer
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.cli.console import fail_early, out
 
-app = typer.Typer(help="Fitted generator profiles: list them, publish one into the project.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Fitted generator profiles: list them, publish one into the project.", no_args_is_help=True)
 
 
 @app.command("list")

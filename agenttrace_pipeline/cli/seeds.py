@@ -8,7 +8,7 @@ import typer
 
 from agenttrace_pipeline.cli.console import fail_early, out
 
-app = typer.Typer(help="Seed partitions of the synthetic datasets.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Seed partitions of the synthetic datasets.", no_args_is_help=True)
 
 
 @app.command("list")

@@ -51,7 +51,7 @@ def simulate(
     opts = StudyOptions(semantics=semantics, policies=tuple(policy or DEFAULT_POLICIES),
                         capacities=tuple(caps or DEFAULT_CAPACITIES), concurrency=concurrency, replicas=replicas,
                         routing=routing, host_capacity=host_capacity, ttl_s=ttl, engine=engine)
-    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+    with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err.get(),
                   transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("runs", total=len(opts.run_configs()) + 1)
         try:

@@ -12,7 +12,7 @@ import typer
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.cli.console import err, out
 
-app = typer.Typer(help="Generate synthetic traces.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Generate synthetic traces.", no_args_is_help=True)
 
 
 @app.command("agentic-code")
@@ -106,7 +106,7 @@ def _run_synthesis(cfg, name, num_sessions, seed, root, args, max_bytes, check_f
     from agenttrace_pipeline.synth.generate import InvalidDataset, synthesize
     from agenttrace_pipeline.synth.rundir import SynthesisError
 
-    with Progress(TextColumn("sessions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+    with Progress(TextColumn("sessions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err.get(),
                   transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("generate", total=num_sessions)
         try:

@@ -12,7 +12,7 @@ import typer
 from agenttrace_pipeline.cli.console import err, out
 from agenttrace_pipeline.trace.model import BLOCK_SIZE, MAX_LINE_BYTES
 
-app = typer.Typer(help="Check trace files against their contracts.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Check trace files against their contracts.", no_args_is_help=True)
 
 
 @app.command("mooncake-trace")
@@ -37,7 +37,7 @@ def validate_mooncake_trace(
     if show_progress:
         from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-        with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err,
+        with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(), console=err.get(),
                       transient=True) as bar:
             task = bar.add_task("validating", total=size)
             report = validate_file(input, block_size, max_errors or None, lambda n: bar.update(task, completed=n),

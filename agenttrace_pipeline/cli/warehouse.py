@@ -10,7 +10,7 @@ import typer
 
 from agenttrace_pipeline.cli.console import err, out
 
-app = typer.Typer(help="The DuckDB file of views over the Parquet lake.", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="The DuckDB file of views over the Parquet lake.", no_args_is_help=True)
 
 
 def ui(
