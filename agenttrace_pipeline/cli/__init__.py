@@ -26,6 +26,7 @@ app.command("run")(run.run)
 app.command("backfill")(run.backfill_cmd)
 app.command("query")(warehouse.query)
 app.command("ui")(warehouse.ui)
+app.command("pages")(__import__("agenttrace_pipeline.cli.pages", fromlist=["pages"]).pages)
 
 
 def _version(value: bool) -> None:
