@@ -41,11 +41,12 @@ def render(data: RunData) -> str:
     """The whole explorer page."""
     w = data.workload
     blob = {"ids": list(w.session_names), "records": records(data), "block_size": w.block_size}
+    example = w.session_names[0] if w.n_sessions else ""
     legend = H.legend(list(H.LAYER_COLOURS), list(H.LAYER_COLOURS.values()))
     body = (f'<p class="note">{w.n_sessions:,} sessions. Each row is one turn\'s prompt (the whole context so far), '
             f"one cell per block; the red-outlined, faded part is what the turn had to prefill (not in an infinite "
             f"cache after the sessions before it in file order), the solid part was cached.</p>"
-            f'<div class="card"><label>session id <input id="q" size="32" placeholder="e.g. {H.esc(w.session_names[0] if w.n_sessions else "")}">'
+            f'<div class="card"><label>session id <input id="q" size="32" placeholder="e.g. {H.esc(example)}">'
             f'</label><button id="go">find</button> <span id="msg" class="note"></span><br>'
             f'<button id="prev">◀</button> <input id="pos" type="range" min="0" max="{max(w.n_sessions - 1, 0)}" value="0">'
             f'<button id="next">▶</button> showing <b id="current" data-testid="current"></b></div>'

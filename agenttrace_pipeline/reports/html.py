@@ -80,7 +80,7 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, xlabel: str, ylabel: str,
+def line_chart(series: Sequence[tuple[str, Any, Any]], *, xlabel: str, ylabel: str,
                log_x: bool = False, y_range: tuple[float, float] | None = None, dashed: Sequence[bool] = (),
                width: int = 480, height: int = 260, steps: bool = False) -> str:
     """An SVG line chart of ``(name, xs, ys)`` series with axes, ticks and a legend; empty series are skipped."""

@@ -129,7 +129,7 @@ def _layer_curve(data: RunData) -> str:
     top = max(prep.streams.n_blocks, 16)
     caps = sorted({int(c) for c in np.geomspace(16, min(top, 4096), CURVE_POINTS)})
     runs = sweep(prep, [dict(policy="lru", capacity=c, residency=False) for c in caps])
-    series = [(name, caps, [r.by_layer[name]["hit_rate"] for r in runs]) for name in LAYERS
+    series: list[tuple[str, Any, Any]] = [(name, caps, [r.by_layer[name]["hit_rate"] for r in runs]) for name in LAYERS
               if runs[-1].by_layer[name]["prompt_tokens"] > 0]
     series.append((f"all ({k:,} sessions)", caps, [r.hit_rate for r in runs]))
     full = np.unique(np.geomspace(1, max(data.prep.streams.n_blocks, 2), 60).astype(int))
