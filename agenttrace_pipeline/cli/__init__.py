@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from agenttrace_pipeline import __version__
-from agenttrace_pipeline.cli import profiles, run, seeds, simulate, synthesize, validate, warehouse
+from agenttrace_pipeline.cli import pages, profiles, run, seeds, simulate, synthesize, validate, warehouse
 from agenttrace_pipeline.cli.console import out
 
 app = typer.Typer(rich_markup_mode=None,
@@ -27,6 +27,7 @@ app.command("backfill")(run.backfill_cmd)
 app.command("query")(warehouse.query)
 app.command("ui")(warehouse.ui)
 app.command("simulate")(simulate.simulate)
+app.command("pages")(pages.pages)
 
 
 def _version(value: bool) -> None:
