@@ -26,6 +26,8 @@ def synthesize_agentic_code(
     max_bytes: Annotated[str | None, typer.Option("--max-bytes", help="Refuse (and stop) a dataset larger than this, "
                                                   "e.g. 500M or 20G; replaces the free-space check.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Skip the free-space check.")] = False,
+    no_pages: Annotated[bool, typer.Option("--no-pages", help="Do not write report.html, cache_explorer.html and "
+                                           "simulation.html into the run directory.")] = False,
 ) -> None:
     """Generate a multi-turn agentic-code Mooncake dataset (dataset.jsonl, manifest.json, quality.json).
 
@@ -55,6 +57,8 @@ def synthesize_agentic_code(
     out.print(f"[green]valid[/green] dataset: {m['rows']:,} rows, {m['sessions_emitted']:,} sessions "
               f"({m['restart_continuations']:,} restart continuations) in {res.seconds:.2f} s")
     out.print(f"run directory: {escape(str(res.run_dir))}", highlight=False)
+    if not no_pages:
+        _write_pages(res.run_dir)
     from agenttrace_pipeline.synth.ks import failures
 
     bad = failures(res.quality.get("distribution_checks", {}))
@@ -161,3 +165,17 @@ def synthesize_schema(
         out.print(f"wrote {CONFIG_DIR / 'spec.json'}")
     else:
         sys.stdout.buffer.write(text)
+
+
+def _write_pages(run_dir: Path) -> None:
+    from rich.markup import escape
+
+    from agenttrace_pipeline.reports import write_pages
+
+    try:
+        pages = write_pages(run_dir)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]pages not written[/red]: {escape(str(exc))} (the dataset itself is complete)", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"pages ({pages.bytes / 1e6:.1f} MB in {pages.seconds:.1f} s): "
+              + ", ".join(escape(p.name) for p in pages.paths), highlight=False)

@@ -29,6 +29,7 @@ def write_pages(run_dir: Path, *, progress: Callable[[str], None] | None = None)
     """
     from agenttrace_pipeline.reports import explorer_page, report_page, simulation_page
     from agenttrace_pipeline.reports.data import load_run
+    from agenttrace_pipeline.store.atomic import atomic_writer
 
     t0 = time.perf_counter()
     run_dir = Path(run_dir)
@@ -40,7 +41,8 @@ def write_pages(run_dir: Path, *, progress: Callable[[str], None] | None = None)
         if progress:
             progress(f"writing {name}")
         text = render(data).encode()
-        (run_dir / name).write_bytes(text)
+        with atomic_writer(run_dir / name) as fh:  # a reader never sees half a page
+            fh.write(text)
         paths.append(run_dir / name)
         total += len(text)
     return PagesResult(paths, time.perf_counter() - t0, total)

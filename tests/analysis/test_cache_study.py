@@ -24,6 +24,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = runner.invoke(app, ["synthesize", "agentic-code", "--num-sessions", "150", "--seed", "3", "--output", str(out),
                               "--yes"])
     assert res.exit_code == 0, res.output
+    # synthesize writes the three pages by default
+    assert {"report.html", "cache_explorer.html", "simulation.html"} <= {p.name for p in next(out.glob("*/")).iterdir()}
     return next(out.glob("*/dataset.jsonl"))
 
 
@@ -69,20 +71,27 @@ def test_fast25_conversation_figures_through_the_command(shared_data: Path):
         assert figure in res.stdout
 
 
-def test_cache_simulation_asset_writes_its_table_per_seed(isolated: Path):
-    from agenttrace_pipeline.defs.analysis.assets import cache_simulation
+def test_no_pages_skips_the_pages(tmp_path: Path):
+    res = runner.invoke(app, ["synthesize", "agentic-code", "--num-sessions", "20", "--output", str(tmp_path), "--yes",
+                              "--no-pages"])
+    assert res.exit_code == 0, res.output
+    assert not list(tmp_path.glob("*/*.html"))
+
+
+def test_cache_simulation_and_pages_assets_per_seed(isolated: Path):
+    from agenttrace_pipeline.defs.analysis.assets import cache_simulation, dataset_pages
     from agenttrace_pipeline.defs.synthesis.assets import synthetic_dataset
     from agenttrace_pipeline.lib.warehouse import WarehouseResource
 
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions("seeds", ["5"])
     result = dg.materialize(
-        [synthetic_dataset, cache_simulation], partition_key="5", instance=instance,
+        [synthetic_dataset, cache_simulation, dataset_pages], partition_key="5", instance=instance,
         resources={"warehouse": WarehouseResource()},
         run_config={"ops": {"synthetic_dataset": {"config": {"num_sessions": 80}},
                             "cache_simulation": {"config": {"capacities": [500, 2000], "policies": ["lru"],
                                                             "concurrency": 4}}}},
-        selection=[dg.AssetKey("synthetic_dataset"), dg.AssetKey("cache_simulation")])
+        selection=[dg.AssetKey("synthetic_dataset"), dg.AssetKey("cache_simulation"), dg.AssetKey("dataset_pages")])
     assert result.success
     wh = Warehouse()
     table = wh.query("SELECT policy, capacity_blocks, hit_rate, dataset_id, seed FROM cache_simulation "
@@ -93,3 +102,7 @@ def test_cache_simulation_asset_writes_its_table_per_seed(isolated: Path):
     assert lineage["partition_key"].to_list() == ["5"]
     meta = result.asset_materializations_for_node("cache_simulation")[0].metadata
     assert "infinite" in meta["hit_rate_curve"].value
+    pages = result.asset_materializations_for_node("dataset_pages")[0].metadata
+    report = Path(pages["report"].value)
+    assert report.is_file() and report.parent == Path(meta["pages"].value).parent
+    assert "<svg" in report.read_text() and Path(pages["simulation"].value).is_file()

@@ -21,6 +21,7 @@ EXPECTED_ASSETS = {
     "synthetic_dataset": "synthesis",
     "dataset_quality": "synthesis",
     "cache_simulation": "analysis",
+    "dataset_pages": "analysis",
 }
 EXPECTED_CHECKS = {
     ("mooncake_reference_traces", "reference_rows_match_trace_schema", True),
@@ -38,7 +39,8 @@ EXPECTED_CHECKS = {
     ("distribution_fits", "chosen_fits_within_ks_threshold", False),
     ("generator_profiles", "profile_roundtrip_within_targets", False),
 }
-EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds"}
+EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds",
+                       "dataset_pages": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}
 EXPECTED_SENSORS = {"default_seed_partition"}
 EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets"}

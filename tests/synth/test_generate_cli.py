@@ -30,7 +30,8 @@ def test_cli_writes_a_validated_run_directory_and_a_summary(tmp_path: Path):
     assert result.exit_code == 0, result.output
     run = only_run_dir(tmp_path)
     assert re.fullmatch(r"default_300s_seed7_\d{8}-\d{6}", run.name)
-    assert sorted(p.name for p in run.iterdir()) == ["dataset.jsonl", "manifest.json", "quality.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["cache_explorer.html", "dataset.jsonl", "manifest.json", "quality.json",
+                                                     "report.html", "simulation.html"]
     m = orjson.loads((run / "manifest.json").read_bytes())
     assert (m["seed"], m["sessions_requested"], m["config_name"]) == (7, 300, "default")
     assert m["sessions_emitted"] >= 300 and m["tool_version"] and m["cli_args"][:2] == ["synthesize", "agentic-code"]

@@ -1,4 +1,7 @@
-"""KV-cache simulation of each seed's dataset (wiring only: the study is in analysis/cache_study.py)."""
+"""KV-cache simulation and the offline pages of each seed's dataset (wiring only: the work is in
+analysis/cache_study.py and reports/)."""
+
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -54,9 +57,11 @@ def cache_simulation(context: dg.AssetExecutionContext, config: CacheSimulationC
         f = wh.write_partition("cache_simulation", "seed", key, frame)
         record_lineage(context, wh, {"dataset": info["dataset_sha256"]}, [f], frame.height, partition_key=key)
         curve, theo[key], rows = study.curve(), study.theoretical_hit_rate, rows + frame.height
+        pages = Path(info["path"]) / "report.html"
     meta: dict = {"dagster/row_count": rows, "seeds": list(context.partition_keys),
                   "theoretical_hit_rate": {k: round(v or 0.0, 4) for k, v in theo.items()}}
     if curve is not None:
+        meta["pages"] = dg.MetadataValue.path(str(pages))  # written by dataset_pages
         meta["hit_rate_curve"] = dg.MetadataValue.md(md_table(
             ["policy", "capacity (blocks)", "hit rate", "TTFT p50 ms", "TTFT p99 ms"],
             [(r["policy"], "infinite" if r["capacity_blocks"] is None else f"{r['capacity_blocks']:,}",
@@ -66,3 +71,29 @@ def cache_simulation(context: dg.AssetExecutionContext, config: CacheSimulationC
 
 def _ms(v: float | None) -> str:
     return "–" if v is None else f"{v:,.0f}"
+
+
+@dg.asset(
+    partitions_def=seeds,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=["synthetic_dataset"],
+    kinds={"html"},
+)
+def dataset_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The three offline pages of each seed's dataset, in its run directory: ``report.html`` (every targeted
+    distribution against its law, context growth, end reasons, cache reuse per turn, the hit-rate curve by
+    layer), ``cache_explorer.html`` (the block map of any session) and ``simulation.html`` (an interactive
+    KV-cache simulation in the browser)."""
+    from agenttrace_pipeline.reports import write_pages
+
+    wh = warehouse.get()
+    meta: dict = {"seeds": list(context.partition_keys)}
+    for key in context.partition_keys:
+        ds = wh.read_partition("synthetic_datasets", key)
+        if ds is None:
+            raise dg.Failure(f"seed {key}: no synthetic_datasets row; materialise synthetic_dataset first")
+        res = write_pages(Path(ds.row(0, named=True)["path"]))
+        context.log.info(f"seed {key}: {len(res.paths)} pages, {res.bytes / 1e6:.1f} MB in {res.seconds:.1f} s")
+        meta |= {f"{p.stem}": dg.MetadataValue.path(str(p)) for p in res.paths}
+        meta["bytes"] = res.bytes
+    return dg.MaterializeResult(metadata=meta)
