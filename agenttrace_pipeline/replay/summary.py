@@ -52,7 +52,7 @@ def usage_rate(df: pl.DataFrame) -> float | None:
     """Σ usage cached_tokens / Σ prompt_tokens over measured successful requests; None if the server sends neither."""
     ok = df.filter(~pl.col("warmup") & pl.col("error").is_null() & pl.col("cached_tokens").is_not_null())
     q = ok["prompt_tokens"].fill_null(0).sum()
-    return float(ok["cached_tokens"].sum() / q) if ok.height and q else None
+    return float(ok["cached_tokens"].sum()) / float(q) if ok.height and q else None
 
 
 def usage_by_turn(df: pl.DataFrame) -> list[dict[str, Any]]:

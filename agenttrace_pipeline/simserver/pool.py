@@ -42,8 +42,9 @@ class BlockPool:
 
     def _alloc(self, size: int) -> None:
         bi, bt, gs, ls, rs, hist = kn.new_state(size, 1, False)
-        if self._n:  # keep the list links: rows are block numbers and replica 0 has offset 0
-            bi[: self._n] = self.bi[: self._n]
+        old = self.bi.shape[0]
+        if old:  # keep the list links: rows are block numbers and replica 0 has offset 0
+            bi[:old] = self.bi
             ls, rs = self.ls, self.rs
         self.bi, self.bt, self.gs, self.ls, self.rs, self.hist = bi, bt, gs, ls, rs, hist
         self.tokens = np.full(size, self.block_tokens, np.int32)

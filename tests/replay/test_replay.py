@@ -70,3 +70,13 @@ def test_duration_and_request_limits():
     res = _replay(SimConfig(time_scale=0.0), time_scale=1.0, duration_s=0.1)
     limited = res.requests.filter(pl.col("error") == "duration_limit")
     assert res.requests.height == N and 0 < limited.height < N
+
+
+def test_virtual_clock_matches_the_offline_simulation_without_a_server():
+    ep = EndpointSpec("in-process", "sim", "sim", capacity_blocks=40, block_tokens=16)
+    res = run_replay(DATA, ep, ReplayOptions(clock="virtual", mode="closed", concurrency=1))
+    offline = simulate(DATA, semantics="vllm", engine_block=16, capacity=40, load="file", theoretical=False)
+    assert res.requests.height == N and res.requests["error"].null_count() == N
+    assert abs(res.hit_rates["usage_cached_tokens"] - offline.runs[0].hit_rate) < 0.005
+    assert res.summary["ttft_ms"]["p50"] > 16.5  # at least one modelled prefill step (pf0)
+    assert res.summary["lateness_ms"]["max"] == 0.0
