@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from agenttrace_pipeline import __version__
-from agenttrace_pipeline.cli import profiles, run, seeds, synthesize, validate, warehouse
+from agenttrace_pipeline.cli import profiles, replay, run, seeds, serve_sim, synthesize, validate, warehouse
 from agenttrace_pipeline.cli.console import out
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app.command("run")(run.run)
 app.command("backfill")(run.backfill_cmd)
 app.command("query")(warehouse.query)
 app.command("ui")(warehouse.ui)
+app.command("replay")(replay.replay)
+app.command("serve-sim")(serve_sim.serve_sim)
 
 
 def _version(value: bool) -> None:
