@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from agenttrace_pipeline import __version__
-from agenttrace_pipeline.cli import pages, profiles, run, seeds, simulate, synthesize, validate, warehouse
+from agenttrace_pipeline.cli import (
+    pages,
+    profiles,
+    replay,
+    run,
+    seeds,
+    serve_sim,
+    simulate,
+    synthesize,
+    validate,
+    warehouse,
+)
 from agenttrace_pipeline.cli.console import out
 
 app = typer.Typer(rich_markup_mode=None,
@@ -28,6 +39,8 @@ app.command("query")(warehouse.query)
 app.command("ui")(warehouse.ui)
 app.command("simulate")(simulate.simulate)
 app.command("pages")(pages.pages)
+app.command("replay")(replay.replay)
+app.command("serve-sim")(serve_sim.serve_sim)
 
 
 def _version(value: bool) -> None:

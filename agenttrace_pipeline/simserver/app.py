@@ -1,0 +1,156 @@
+"""The simulated engine as a raw ASGI app: OpenAI-compatible endpoints over one :class:`Engine`.
+
+Routes: ``POST /v1/completions``, ``POST /v1/chat/completions`` (streamed as SSE or not), ``GET /v1/models``,
+``GET /health``, ``GET /metrics`` (vLLM's current metric names), ``POST /reset_prefix_cache`` (vLLM's
+flush; refused with 409 while requests are in flight). Without a framework a streamed token costs one
+``send``: the engine loop puts each iteration's tokens on the request's queue and its handler writes them.
+
+Faults (for tests): each request independently fails with 500 (``error_rate``), waits ``spike_ms`` before
+it is queued (``spike_rate``), or has its stream cut half-way, without the final chunk or ``[DONE]``
+(``cut_rate``; a non-streamed response is then cut to half its body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import orjson
+
+from agenttrace_pipeline.simserver import openai_fmt as fmt
+from agenttrace_pipeline.simserver.clock import EngineLoop
+from agenttrace_pipeline.simserver.config import SimConfig
+from agenttrace_pipeline.simserver.engine import QueueFull, Seq
+from agenttrace_pipeline.simserver.metrics import exposition
+from agenttrace_pipeline.simserver.tokens import reply_text, tokenize
+
+JSON = [(b"content-type", b"application/json")]
+SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+
+
+class SimApp:
+    """ASGI application; the engine loop starts with the first request (or the lifespan start-up)."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.loop = EngineLoop(self.config)
+        self._rng = random.Random(self.config.seed)
+        self._n = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    self.loop.start()
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await self.loop.stop()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        self.loop.start()
+        path, method = scope["path"], scope["method"]
+        if method == "GET" and path == "/health":
+            return await _reply(send, 200, b"", [])
+        if method == "GET" and path == "/v1/models":
+            body = orjson.dumps({"object": "list", "data": [{"id": self.config.model, "object": "model",
+                                 "created": 0, "owned_by": "agenttrace-sim", "max_model_len": self.config.max_model_len}]})
+            return await _reply(send, 200, body, JSON)
+        if method == "GET" and path == "/metrics":
+            return await _reply(send, 200, exposition(self.loop.engine, self.config.model).encode(),
+                                [(b"content-type", b"text/plain; version=0.0.4")])
+        if method == "POST" and path == "/reset_prefix_cache":
+            ok = self.loop.reset()
+            return await _reply(send, 200 if ok else 409, b"" if ok else fmt.error("requests in flight", "Conflict", 409), JSON)
+        if method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
+            return await self._generate(scope, receive, send, path.endswith("chat/completions"))
+        await _reply(send, 404, fmt.error(f"no route {method} {path}", "NotFound", 404), JSON)
+
+    async def _generate(self, scope: dict[str, Any], receive: Any, send: Any, chat: bool) -> None:
+        body = await _body(receive, self.config.max_request_bytes)
+        if body is None:
+            return await _reply(send, 413, fmt.error(f"request body over {self.config.max_request_bytes} bytes",
+                                                     "RequestTooLarge", 413), JSON)
+        try:
+            p = fmt.parse(body, chat, self.config.model, self.config.max_model_len)
+        except fmt.BadRequest as exc:
+            return await _reply(send, 400, fmt.error(str(exc), "BadRequestError", 400), JSON)
+        cfg, rng = self.config, self._rng
+        if cfg.error_rate and rng.random() < cfg.error_rate:
+            return await _reply(send, 500, fmt.error("injected fault", "InternalServerError", 500), JSON)
+        if cfg.spike_rate and rng.random() < cfg.spike_rate:
+            await asyncio.sleep(cfg.spike_ms / 1000)
+        cut = bool(cfg.cut_rate) and rng.random() < cfg.cut_rate
+        self._n += 1
+        q: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
+        seq = Seq(self._n, tokenize(p.text), p.max_tokens, reply_text(cfg.seed, self._n, p.max_tokens),
+                  sink=lambda s, n, t, d, done: q.put_nowait((n, done)))
+        try:
+            self.loop.submit(seq)
+        except QueueFull as exc:
+            return await _reply(send, 429, fmt.error(f"queue full: {exc}", "TooManyRequests", 429), JSON)
+        rid = f"{'chatcmpl' if chat else 'cmpl'}-{self._n}"
+        try:
+            if p.stream:
+                await self._stream(send, p, seq, q, rid, cut)
+            else:
+                await self._whole(send, p, seq, q, rid, cut)
+        finally:
+            if seq.generated < seq.max_tokens:  # client gone or stream cut: free its blocks
+                self.loop.abort(seq)
+
+    async def _stream(self, send: Any, p: fmt.Parsed, seq: Seq, q: asyncio.Queue, rid: str, cut: bool) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": SSE})
+        created, pos, done = int(time.time()), 0, False
+        stop = seq.max_tokens // 2 if cut else seq.max_tokens + 1
+        while not done:
+            n, done = await q.get()
+            while not q.empty() and not done:  # tokens that piled up while this handler waited: one event
+                m, done = q.get_nowait()
+                n += m
+            if pos + n >= stop and cut:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            text = seq.reply[pos: pos + n]
+            pos += n
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": fmt.chunk(p, rid, created, text, "length" if done else None, pos == n)})
+        tail = b""
+        if p.include_usage:
+            tail = fmt.usage_chunk(p, rid, created, fmt.usage(seq.n_prompt, seq.generated, seq.cached_tokens))
+        await send({"type": "http.response.body", "body": tail + b"data: [DONE]\n\n", "more_body": False})
+
+    async def _whole(self, send: Any, p: fmt.Parsed, seq: Seq, q: asyncio.Queue, rid: str, cut: bool) -> None:
+        done = False
+        while not done:
+            _, done = await q.get()
+        body = fmt.full(p, rid, int(time.time()), seq.reply, "length",
+                        fmt.usage(seq.n_prompt, seq.generated, seq.cached_tokens))
+        if cut:
+            body = body[: len(body) // 2]
+        await _reply(send, 200, body, JSON)
+
+
+async def _body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None once it passes ``limit`` bytes."""
+    parts, size, more = [], 0, True
+    while more:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return b""
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        more = msg.get("more_body", False)
+    return b"".join(parts)
+
+
+async def _reply(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,225 @@
+"""The simulated engine's scheduler: iteration-level continuous batching over a :class:`BlockPool`.
+
+One iteration (:meth:`Engine.schedule`, then :meth:`Engine.complete` at its end) does what a vLLM step does:
+
+* **admission** — waiting requests join in arrival order while fewer than ``max_seqs`` run and the blocks
+  they hold would stay under ``(1 - watermark)`` of the pool (one request is always admitted into an empty
+  engine); an admitted prompt's leading run of cached full blocks is looked up and pinned (at most ``n-1``
+  prompt tokens can hit), the rest must be prefilled;
+* **batch** — every decoding request takes one token of the ``max_batch_tokens`` budget, and prefilling ones
+  take what is left in admission order (chunked prefill: a long prompt spans several iterations);
+* **preemption** — when the running requests' blocks (prompt plus generated tokens) outgrow the pool, the
+  request admitted last is preempted by recompute: its pins are dropped and it waits at the head of the
+  queue, to be looked up again and prefill its prompt and the tokens generated so far;
+* **time** — ``prefill_ms(T)`` for the ``T`` uncached tokens of the step plus ``decode_ms(batch, usage)``
+  when it decodes (:class:`~agenttrace_pipeline.cachesim.cost_model.EngineCost`, shared with the offline
+  simulation); cached tokens cost nothing.
+
+The clock is the caller's: the HTTP server sleeps to each iteration's absolute deadline, the virtual-clock
+replayer just adds the duration. :meth:`Engine.decode_run` lets a virtual clock jump over a run of identical
+decode-only iterations at once.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agenttrace_pipeline.cachesim.cost_model import EngineCost
+from agenttrace_pipeline.simserver.pool import BlockPool
+from agenttrace_pipeline.simserver.tokens import ROOT, block_hashes
+
+# sink(seq, new tokens, end of the iteration (ms), iteration length (ms), finished)
+Sink = Callable[["Seq", int, float, float, bool], None]
+
+
+class QueueFull(Exception):
+    """The waiting queue holds ``max_waiting`` requests already."""
+
+
+@dataclass(eq=False)
+class Seq:
+    """One request inside the engine; ``tokens`` are its prompt's token ids, ``reply`` the text it will generate."""
+
+    rid: int
+    tokens: bytes
+    max_tokens: int
+    reply: str
+    sink: Sink | None = None
+    arrival_ms: float = 0.0
+    hashes: list[int] = field(default_factory=list)
+    blocks: np.ndarray | None = None
+    cached_tokens: int = 0
+    todo: int = 0
+    generated: int = 0
+    admitted: bool = False
+    first_ms: float = float("nan")
+    done_ms: float = float("nan")
+    preemptions: int = 0
+
+    @property
+    def n_prompt(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass
+class Counters:
+    """Totals the ``/metrics`` endpoint exposes (tokens unless named otherwise)."""
+
+    queries: int = 0
+    hits: int = 0
+    prompt: int = 0
+    generation: int = 0
+    requests: int = 0
+    preemptions: int = 0
+
+
+class Engine:
+    """Scheduler over ``pool`` timed by ``cost``; see the module docstring for one iteration."""
+
+    def __init__(self, cost: EngineCost, pool: BlockPool, *, max_seqs: int = 256, max_batch_tokens: int | None = None,
+                 watermark: float = 0.01, max_waiting: int | None = None) -> None:
+        if max_seqs < 1:
+            raise ValueError(f"max_seqs must be >= 1, got {max_seqs}")
+        if not 0 <= watermark < 1:
+            raise ValueError(f"watermark must be in [0, 1), got {watermark}")
+        self.cost, self.pool = cost, pool
+        self.max_seqs = max_seqs
+        self.budget = int(max_batch_tokens or cost.max_batch_tokens or 1 << 30)
+        self.watermark = watermark
+        self.max_waiting = max_waiting
+        self.waiting: deque[Seq] = deque()
+        self.running: list[Seq] = []
+        self.counters = Counters()
+        self._plan: list[tuple[Seq, int]] = []
+        self._decode: list[Seq] = []
+
+    # -- admission -------------------------------------------------------------------------------------
+    def submit(self, seq: Seq, now_ms: float) -> None:
+        """Queue ``seq``; raises :class:`QueueFull` when ``max_waiting`` requests wait already."""
+        if self.max_waiting is not None and len(self.waiting) >= self.max_waiting:
+            raise QueueFull(f"{len(self.waiting)} requests waiting")
+        seq.arrival_ms = now_ms
+        seq.hashes = block_hashes(seq.tokens, self.pool.block_tokens)
+        self.waiting.append(seq)
+
+    def _held(self, seq: Seq, extra: int = 0) -> int:
+        return -(-(seq.n_prompt + seq.generated + extra) // self.pool.block_tokens)
+
+    def _admit(self, now_ms: float) -> None:
+        cap = self.pool.capacity
+        held = sum(self._held(s, 1) for s in self.running)
+        while self.waiting and len(self.running) < self.max_seqs:
+            seq = self.waiting[0]
+            need = self._held(seq, 1)
+            if cap is not None and self.running and held + need > cap * (1 - self.watermark):
+                return
+            self.waiting.popleft()
+            held += need
+            seq.blocks = self.pool.dense(seq.hashes)
+            n_query = min(len(seq.hashes), (seq.n_prompt - 1) // self.pool.block_tokens)
+            hit = self.pool.admit(seq.blocks, n_query, now_ms, seq.rid)
+            seq.cached_tokens = hit * self.pool.block_tokens
+            seq.todo = seq.n_prompt + seq.generated - seq.cached_tokens
+            c = self.counters
+            c.queries += seq.n_prompt
+            c.hits += seq.cached_tokens
+            if not seq.admitted:
+                c.prompt += seq.n_prompt
+                seq.admitted = True
+            self.running.append(seq)
+
+    def _preempt(self, now_ms: float) -> None:
+        cap = self.pool.capacity
+        if cap is None:
+            return
+        while len(self.running) > 1 and sum(self._held(s, 1) for s in self.running) > cap:
+            seq = self.running.pop()
+            assert seq.blocks is not None
+            self.pool.release(seq.blocks, now_ms)
+            seq.preemptions += 1
+            self.counters.preemptions += 1
+            self.waiting.appendleft(seq)
+
+    def abort(self, seq: Seq, now_ms: float) -> None:
+        """Drop ``seq`` (its client went away): out of the queue, or out of the batch with its pins released."""
+        if seq in self.waiting:
+            self.waiting.remove(seq)
+        elif seq in self.running:
+            self.running.remove(seq)
+            assert seq.blocks is not None
+            self.pool.release(seq.blocks, now_ms)
+        self._plan = [(s, t) for s, t in self._plan if s is not seq]
+        self._decode = [s for s in self._decode if s is not seq]
+
+    # -- one iteration -----------------------------------------------------------------------------------
+    @property
+    def idle(self) -> bool:
+        return not self.running and not self.waiting
+
+    def schedule(self, now_ms: float) -> float:
+        """Plan the iteration starting at ``now_ms``; returns its length in ms (0 when there is nothing to do)."""
+        self._admit(now_ms)
+        self._preempt(now_ms)
+        self._decode = [s for s in self.running if s.todo == 0]
+        budget = self.budget - len(self._decode)
+        self._plan = []
+        tokens = 0
+        for s in self.running:
+            if s.todo and budget > 0:
+                take = min(s.todo, budget)
+                self._plan.append((s, take))
+                budget -= take
+                tokens += take
+        ms = float(self.cost.prefill_ms(tokens)) if self._plan else 0.0
+        if self._decode:
+            ms += float(self.cost.decode_ms(len(self._decode), self.pool.usage))
+        return ms
+
+    def decode_run(self) -> int:
+        """How many identical decode-only iterations may be taken at once from the planned one (>= 1)."""
+        if self._plan or not self._decode or len(self._decode) != len(self.running):
+            return 1
+        left = min(s.max_tokens - s.generated for s in self._decode)
+        cap = self.pool.capacity
+        if cap is not None:  # stop before the growing replies could force a preemption
+            free = cap - sum(self._held(s, 1) for s in self.running)
+            left = min(left, max(1, free * self.pool.block_tokens // max(len(self._decode), 1)))
+        return max(1, left)
+
+    def complete(self, now_ms: float, step_ms: float = 0.0, iterations: int = 1) -> None:
+        """Apply the planned iteration (repeated ``iterations`` times for a decode run) ending at ``now_ms``."""
+        for s, take in self._plan:
+            s.todo -= take
+            if s.todo == 0:
+                if s.generated == 0:
+                    s.first_ms = now_ms
+                self._emit(s, 1, now_ms, step_ms)
+        for s in self._decode:
+            self._emit(s, iterations, now_ms, step_ms)
+        self._plan, self._decode = [], []
+
+    def _emit(self, s: Seq, n: int, now_ms: float, step_ms: float) -> None:
+        n = min(n, max(s.max_tokens - s.generated, 0))
+        s.generated += n
+        self.counters.generation += n
+        done = s.generated >= s.max_tokens
+        if done:
+            self._finish(s, now_ms)
+        if s.sink is not None:
+            s.sink(s, n, now_ms, step_ms, done)
+
+    def _finish(self, s: Seq, now_ms: float) -> None:
+        assert s.blocks is not None
+        s.done_ms = now_ms
+        bt = self.pool.block_tokens
+        full = len(s.hashes)
+        stream = s.tokens + s.reply.encode()
+        tail = block_hashes(stream, bt, full, s.hashes[-1] if full else ROOT)
+        blocks = np.concatenate([s.blocks, self.pool.dense(tail)]) if tail else s.blocks
+        self.pool.finish(blocks, full, now_ms, s.rid)
+        self.running.remove(s)
+        self.counters.requests += 1
