@@ -53,7 +53,7 @@ def replay(
                                  ("--clock", clock, ("wall", "virtual"))):
         if value not in allowed:
             fail_early(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err.get(), transient=True) as bar:
         task = bar.add_task("replay", total=None)
         res = run_replay(input, ep, opts, progress=lambda d, t: bar.update(task, completed=d, total=t))
     report: dict[str, Any] = {"summary": res.summary, "hit_rates": res.hit_rates, "endpoint": ep.identity()}
