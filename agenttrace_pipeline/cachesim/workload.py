@@ -74,7 +74,7 @@ class Workload:
         *,
         cumulative: bool = True,
         block_size: int = 512,
-        group_id: Sequence[int] | None = None,
+        group_id: Sequence[float] | None = None,  # NaN where a row has none
         is_restart: Sequence[bool] | None = None,
         layer_ranges: tuple[int, int] | None = None,
     ) -> Workload:
