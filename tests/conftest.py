@@ -13,9 +13,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture
 def shared_data() -> Path:
-    """../shared/data; tests that need it skip only when the folder is absent (a user's machine)."""
+    """../shared/data; tests that need it skip only when it is absent or empty (a user's machine)."""
     path = settings.shared_data()
-    if not path.is_dir():
+    if not path.is_dir() or not any(path.iterdir()):
         pytest.skip(f"real trace data not present at {path}")
     return path
 
