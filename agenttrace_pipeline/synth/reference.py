@@ -18,6 +18,7 @@ values). The bounds follow the config's documented semantics:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,13 +49,14 @@ def _log_z(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
         return np.where(x > 0, (np.log(np.maximum(x, 1e-300)) - mu) / sigma, -np.inf)
 
 
-class Law:
+class Law(ABC):
     """A distribution on ``[0, inf)`` given by its CDF."""
 
     integer = False
 
+    @abstractmethod
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """P(X <= x)."""
 
     def cdf_left(self, x: np.ndarray) -> np.ndarray:
         return self.cdf(x)
@@ -70,8 +72,9 @@ class _Truncated(Law):
     lo: float
     hi: float
 
+    @abstractmethod
     def _base(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The untruncated CDF."""
 
     def _base_left(self, x: np.ndarray) -> np.ndarray:
         return self._base(x)
