@@ -13,6 +13,8 @@ import polars as pl
 
 from agenttrace_pipeline.analysis.cache_study import STUDY_COLUMNS
 from agenttrace_pipeline.fitting import schemas as fit_schemas
+from agenttrace_pipeline.replay.options import SCHEMA as REPLAY_REQUESTS
+from agenttrace_pipeline.replay.report import RUN_COLUMNS as REPLAY_RUNS
 from agenttrace_pipeline.sources.canonical import ARRIVAL_SCHEMA, QUARANTINE_SCHEMA, SPAN_SCHEMA, TURN_SCHEMA
 
 RUN: dict[str, pl.DataType] = {"run_id": pl.String()}
@@ -118,6 +120,14 @@ _SPECS = [
 _SPECS.append(TableSpec("cache_simulation", "seed", STUDY_COLUMNS | {"dataset_id": pl.String()} | RUN,
                         "KV-cache simulation of each seed's dataset: hit and miss tokens per (semantics, policy, "
                         "capacity, replicas, routing, tier, layer), TTFT percentiles."))
+
+_SPECS.append(TableSpec("replay_requests", "seed", dict(REPLAY_REQUESTS) | {"replay_id": pl.String(),
+                        "dataset_id": pl.String()} | RUN,
+                        "Every request of every replay: target and actual send time, lateness, TTFT, ITL gaps, "
+                        "end-to-end latency, prompt/completion/cached tokens, finish reason, status, error class."))
+_SPECS.append(TableSpec("replay_runs", "seed", _minus(REPLAY_RUNS, "seed"),
+                        "One row per replay: endpoint identity (never its key), mode, percentiles, throughput, "
+                        "goodput, lateness, and the three hit rates (simulator, server counters, usage)."))
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in _SPECS}
 

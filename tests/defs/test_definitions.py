@@ -22,6 +22,7 @@ EXPECTED_ASSETS = {
     "dataset_quality": "synthesis",
     "cache_simulation": "analysis",
     "dataset_pages": "analysis",
+    "replay_run": "replay",
 }
 EXPECTED_CHECKS = {
     ("mooncake_reference_traces", "reference_rows_match_trace_schema", True),
@@ -40,7 +41,7 @@ EXPECTED_CHECKS = {
     ("generator_profiles", "profile_roundtrip_within_targets", False),
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds",
-                       "dataset_pages": "seeds"}
+                       "dataset_pages": "seeds", "replay_run": "seeds"}
 EXPECTED_SCHEDULES = {"nightly_regeneration"}
 EXPECTED_SENSORS = {"default_seed_partition"}
 EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets"}
@@ -67,7 +68,7 @@ def test_local_runs_use_the_in_process_executor():
 
 
 def test_resources_default_to_the_project_warehouse():
-    assert "warehouse" in defs().resources
+    assert {"warehouse", "endpoint"} <= set(defs().resources)
 
 
 def test_seed_partitions_backfill_in_one_run():
