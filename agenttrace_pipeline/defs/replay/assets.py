@@ -20,7 +20,8 @@ class ReplayConfig(dg.Config):
     mode: Literal["fixed", "closed"] = Field(default="closed", description="closed: N sessions at once; fixed: "
                                              "the dataset's timestamps and delays (times time_scale).")
     concurrency: int = Field(default=16, ge=1)
-    max_requests: int = Field(default=500, ge=1, description="The first requests of the dataset (0 rows: all).")
+    max_requests: int = Field(default=100, ge=1, description="Replay the first N requests of the dataset (the "
+                              "simulated engine decodes every token of every reply, so a whole dataset takes minutes).")
     time_scale: float = Field(default=0.0, ge=0, description="Multiplies timestamps and delays (0: no waiting).")
     warmup: int = Field(default=0, ge=0)
     endpoint_api: Literal["completions", "chat"] = "completions"
