@@ -106,3 +106,5 @@ def test_cache_simulation_and_pages_assets_per_seed(isolated: Path):
     report = Path(pages["report"].value)
     assert report.is_file() and report.parent == Path(meta["pages"].value).parent
     assert "<svg" in report.read_text() and Path(pages["simulation"].value).is_file()
+    paths = wh.query("SELECT output_paths FROM lineage WHERE asset_key = 'dataset_pages'").item()
+    assert str(report) in paths  # the pages are recorded in lineage with their content hashes

@@ -17,6 +17,7 @@ from agenttrace_pipeline.analysis.cache_study import (
 from agenttrace_pipeline.defs.partitions import seeds
 from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 from agenttrace_pipeline.redact import md_table
+from agenttrace_pipeline.store.atomic import sha256_file
 
 
 class CacheSimulationConfig(dg.Config):
@@ -92,8 +93,11 @@ def dataset_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         ds = wh.read_partition("synthetic_datasets", key)
         if ds is None:
             raise dg.Failure(f"seed {key}: no synthetic_datasets row; materialise synthetic_dataset first")
-        res = write_pages(Path(ds.row(0, named=True)["path"]))
+        info = ds.row(0, named=True)
+        res = write_pages(Path(info["path"]))
         context.log.info(f"seed {key}: {len(res.paths)} pages, {res.bytes / 1e6:.1f} MB in {res.seconds:.1f} s")
+        record_lineage(context, wh, {"dataset": info["dataset_sha256"]}, [], 0,
+                       {str(p): sha256_file(p) for p in res.paths}, partition_key=key)
         meta |= {f"{p.stem}": dg.MetadataValue.path(str(p)) for p in res.paths}
         meta["bytes"] = res.bytes
     return dg.MaterializeResult(metadata=meta)
