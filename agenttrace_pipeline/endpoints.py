@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agenttrace_pipeline import settings
+from agenttrace_pipeline.config_errors import did_you_mean, known_fields
 
 
 class EndpointConfigError(ValueError):
@@ -92,8 +93,15 @@ def load_endpoints(path: str | Path | None = None) -> EndpointsFile:
     try:
         return EndpointsFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors())
-        raise EndpointConfigError(f"{path}: {problems}") from None
+        raise EndpointConfigError(f"{path}: " + "; ".join(_problem(e) for e in exc.errors())) from None
+
+
+def _problem(e: Any) -> str:
+    loc = tuple(e["loc"])
+    if e["type"] == "extra_forbidden":
+        field = ".".join(str(p) for p in loc[:-1]) or "(file)"
+        return f"{field}: unknown field {loc[-1]!r}{did_you_mean(str(loc[-1]), known_fields(EndpointsFile, loc[:-1]))}"
+    return f"{'.'.join(str(p) for p in loc) or '(file)'}: {e['msg'].removeprefix('Value error, ')}"
 
 
 def dumps(cfg: EndpointsFile) -> bytes:

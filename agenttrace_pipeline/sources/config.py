@@ -24,7 +24,6 @@ it. With ``"mode": "replace"`` at the top level the user's file **replaces** the
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from agenttrace_pipeline import settings, strict_json
+from agenttrace_pipeline.config_errors import did_you_mean, known_fields
 from agenttrace_pipeline.sources.download import is_url
 from agenttrace_pipeline.sources.formats import FORMATS
 
@@ -152,9 +152,8 @@ def _describe(path: Path, error: Any, data: Any) -> str:
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             where += f" (source {entry['name']!r})"
     if error["type"] == "extra_forbidden":
-        known = list(SourceEntry.model_fields if len(loc) > 2 else ["$comment", "mode", "sources"])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; known fields: {known}"
+        known = known_fields(SourcesFile, tuple(loc[:-1]))
+        hint = did_you_mean(str(loc[-1]), known) or f"; known fields: {known}"
         return f"{path}: {where}: unknown field {loc[-1]!r}{hint}"
     msg = error["msg"].removeprefix("Value error, ")
     return f"{path}: {where}: {msg}"

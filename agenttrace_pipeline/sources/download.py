@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from agenttrace_pipeline import settings
+from agenttrace_pipeline.redact import redact_url
 from agenttrace_pipeline.store.atomic import sha256_file
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,7 @@ def cache_path(url: str, cache_dir: Path | None = None) -> Path:
 
 def _redact(url: str) -> str:
     """Drop credentials and query strings (which may carry tokens) from a URL before it is logged."""
-    p = urlparse(url)
-    host = p.hostname or ""
-    if p.port:
-        host += f":{p.port}"
-    return f"{p.scheme}://{host}{p.path}"
+    return redact_url(url)
 
 
 def fetch(

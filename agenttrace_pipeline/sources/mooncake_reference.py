@@ -10,7 +10,6 @@ case-insensitive file systems, so they are rejected as the same name.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from agenttrace_pipeline import settings, strict_json
 from agenttrace_pipeline.cachesim.prefix_hits import HitStats, prefix_hit_stats, prompts_of
+from agenttrace_pipeline.config_errors import did_you_mean, known_fields
 from agenttrace_pipeline.sources.download import FetchPolicy, is_url, resolve_location
 from agenttrace_pipeline.store.atomic import sha256_file
 from agenttrace_pipeline.trace.model import BLOCK_SIZE
@@ -105,9 +105,7 @@ def _format(path: Path, exc: ValidationError) -> str:
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            known = [*ReferenceConfig.model_fields, "$comment"] if len(e["loc"]) == 1 else list(ReferenceSpec.model_fields)
-            close = difflib.get_close_matches(str(e["loc"][-1]), known, n=1)
-            msg = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+            msg = "unknown field" + did_you_mean(str(e["loc"][-1]), known_fields(ReferenceConfig, tuple(e["loc"][:-1])))
         lines.append(f"{path}: {loc or '(top level)'}: {msg}")
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ import orjson
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 
 from agenttrace_pipeline import strict_json
-from agenttrace_pipeline.synth.config_errors import describe_validation_error
+from agenttrace_pipeline.config_errors import describe_validation_error
 from agenttrace_pipeline.synth.distribution_config import (  # noqa: F401  (re-exported: the config's vocabulary)
     FAMILIES,
     Lognormal,

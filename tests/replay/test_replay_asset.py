@@ -62,3 +62,6 @@ def test_a_bad_endpoints_file_names_the_field(tmp_path: Path):
     bad.write_text('{"default": "x", "endpoints": [{"name": "x", "kind": "sim", "capacity_blocks": "10"}]}')
     with pytest.raises(EndpointConfigError, match=r"capacity_blocks"):
         load_endpoints(bad)
+    bad.write_text('{"default": "x", "endpoints": [{"name": "x", "kind": "sim", "capacty_blocks": 10}]}')
+    with pytest.raises(EndpointConfigError, match=r"endpoints\.0: unknown field 'capacty_blocks' \(did you mean 'capacity_blocks'\?\)"):
+        load_endpoints(bad)

@@ -1,4 +1,5 @@
-"""Readable config errors: ``FILE:LINE: field.path: reason``, with a suggestion for a misspelt key."""
+"""Readable config errors for every pydantic-modelled config file (generator configs, sources, reference
+traces, endpoints): ``FILE:LINE: field.path: reason``, with a suggestion for a misspelt key."""
 
 from __future__ import annotations
 
@@ -57,13 +58,18 @@ def line_of(text: bytes | None, loc: tuple[Any, ...]) -> int | None:
     return text.count(b"\n", 0, pos) + 1 if found else None
 
 
+def did_you_mean(key: str, known: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, else ``""``."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _reason(err: ErrorDetails, model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden" and loc:
         key = str(loc[-1])
         known = known_fields(model, loc[:-1])
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else (f" (known fields: {', '.join(known)})" if known else "")
+        hint = did_you_mean(key, known) or (f" (known fields: {', '.join(known)})" if known else "")
         return f"unknown field {key!r}{hint}"
     return err["msg"]
 
