@@ -11,6 +11,7 @@ from agenttrace_pipeline.cli import (
     pages,
     profiles,
     replay,
+    report,
     run,
     seeds,
     serve_sim,
@@ -41,6 +42,7 @@ app.command("simulate")(simulate.simulate)
 app.command("pages")(pages.pages)
 app.command("replay")(replay.replay)
 app.command("serve-sim")(serve_sim.serve_sim)
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:
