@@ -8,10 +8,24 @@ after that seed's steps and shows every seed the lake holds.
 """
 
 import dagster as dg
+import polars as pl
 
+from agenttrace_pipeline.defs.reports.checks import check_results
 from agenttrace_pipeline.lib.warehouse import WarehouseResource, record_lineage
 
 SEEDED = ("synthetic_dataset", "dataset_quality", "cache_simulation", "dataset_pages", "replay_run")
+
+
+def _checks_in_scope(context: dg.AssetExecutionContext) -> tuple[list[dg.AssetCheckKey], set[dg.AssetKey]]:
+    """Every check of the code location and the partitioned assets: the run's job has them all unless it is
+    a subset (e.g. only this asset materialised from the UI); then the definitions are resolved again."""
+    graph = context.job_def.asset_layer.asset_graph
+    if not graph.asset_check_keys:
+        from agenttrace_pipeline.definitions import defs
+
+        graph = defs().resolve_asset_graph()
+    seeded = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    return sorted(graph.asset_check_keys), seeded
 
 
 @dg.asset(
@@ -27,11 +41,15 @@ def benchmark_report(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     from agenttrace_pipeline.reports.benchmark import build_report, key_tables
 
     wh = warehouse.get()
-    rep = build_report(wh)
+    checks = check_results(context.instance, *_checks_in_scope(context), context.run.run_id)
+    checks_file = wh.write_partition("check_results", "run", "latest", checks)
+    rep = build_report(wh, checks=checks.sort("seed", "asset_key", "check_name", nulls_last=True))
     context.log.info(f"benchmark report: {rep.bytes / 1e3:.0f} kB in {rep.seconds:.2f} s")
-    record_lineage(context, wh, rep.data.fingerprints, [], rep.data["hit_rates"].height, {str(rep.path): rep.sha256})
+    failed = checks.filter(~pl.col("passed"))
+    record_lineage(context, wh, rep.data.fingerprints, [checks_file], rep.data["hit_rates"].height,
+                   {str(rep.path): rep.sha256})
     tables = {k: dg.MetadataValue.md(v) for k, v in key_tables(rep.data).items()}
     return dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.path(str(rep.path)), "output": dg.MetadataValue.path(str(rep.path)),
         "dagster/row_count": rep.data["hit_rates"].height, "seeds": rep.data["dataset_sources"]["seed"].n_unique(),
-        "bytes": rep.bytes, **tables})
+        "bytes": rep.bytes, "failed_checks": failed.height, **tables})
