@@ -109,7 +109,12 @@ def _comparisons(d: BenchmarkData) -> str:
 def _checks(d: BenchmarkData) -> str:
     if d.checks is None:
         return ""
-    return "<h2>Checks</h2>" + _table(d.checks, d.checks.columns, "checks-table")
+    failed = d.checks.filter(~pl.col("passed")).height
+    cols = ["seed", "asset_key", "check_name", "passed", "severity", "description", "check_run_id"]
+    shown = d.checks.sort("asset_key", "check_name", "seed", nulls_last=True).with_columns(
+        pl.col("check_run_id").str.slice(0, 8), pl.col("description").fill_null(""))
+    return (f'<h2>Checks</h2><p data-testid="checks-summary">{failed} failing of {d.checks.height} (latest verdict '
+            "per check and seed; run ids shortened)</p>" + _table(shown, cols, "checks-table"))
 
 
 def _lineage_block(seed: object, files: pl.DataFrame, mats: pl.DataFrame) -> str:
@@ -121,11 +126,12 @@ def _lineage_block(seed: object, files: pl.DataFrame, mats: pl.DataFrame) -> str
               if real.height else " — a bundled profile: no source files behind it") + "</p>"
     src = _table(real, ["source", "file", "sha256"], f"lineage-files-{seed}") if real.height else ""
     runs = _table(mats.with_columns(pl.col("input_fingerprints").map_elements(
-        lambda s: ", ".join(f"{k}={str(v)[:12]}" for k, v in orjson.loads(s).items()), return_dtype=pl.String)),
+        lambda s: ", ".join(f"{k}={str(v)[:12]}" for k, v in orjson.loads(s).items()), return_dtype=pl.String),
+        pl.col("run_id").str.slice(0, 8), pl.col("output_fingerprint").str.slice(0, 16)),
         ["asset_key", "run_id", "code_version", "input_fingerprints", "output_fingerprint", "row_count"],
         f"lineage-runs-{seed}")
     return (f'<details class="card" data-testid="lineage-{esc(seed)}"><summary>seed {esc(seed)}: '
-            f"{esc(first['dataset_id'])}</summary>{chain}{src}{runs}</details>")
+            f"{esc(first['dataset_id'])}</summary>{chain}<div class=\"wide\">{src}{runs}</div></details>")
 
 
 def _lineage(d: BenchmarkData) -> str:
@@ -144,4 +150,6 @@ def render(d: BenchmarkData, subtitle: str) -> str:
     summary = (f'<p data-testid="summary">{seeds} seed(s), {d["hit_rates"]["replay_id"].drop_nulls().n_unique()} '
                f'replay(s), {d["fits"].height} chosen fits, {len(d.fingerprints)} materialisations joined</p>')
     body = summary + _fidelity(d) + _curves(d) + _latency(d) + _comparisons(d) + _checks(d) + _lineage(d)
-    return page("Benchmark report", subtitle, body)
+    # long paths and digests scroll inside their card instead of widening the page
+    style = "<style>.wide{overflow-x:auto}.wide td{white-space:nowrap;font-family:monospace;font-size:.8rem}</style>"
+    return page("Benchmark report", subtitle, style + body)
