@@ -12,6 +12,7 @@ All environment choices are made here so asset bodies and the CLI never read the
 | DAGSTER_HOME             | <project>/.dagster_home                   |
 | AGENTTRACE_OFFLINE       | unset (1/true: downloads use only the cache) |
 | AGENTTRACE_PROFILES      | <output>/profiles (fitted profiles)       |
+| AGENTTRACE_KEEP_RUNS     | 1 (run directories `agenttrace gc` keeps per seed) |
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def user_sources_file() -> Path | None:
 
 def offline() -> bool:
     return os.environ.get("AGENTTRACE_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def keep_runs() -> int:
+    """Run directories ``agenttrace gc`` keeps per seed by default (AGENTTRACE_KEEP_RUNS, a whole number >= 0)."""
+    value = os.environ.get("AGENTTRACE_KEEP_RUNS", "").strip()
+    if not value:
+        return 1
+    if not value.isdigit():
+        raise ValueError(f"AGENTTRACE_KEEP_RUNS={value!r}: expected a whole number of run directories >= 0")
+    return int(value)
 
 
 def dagster_home() -> Path:

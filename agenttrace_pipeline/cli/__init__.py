@@ -8,6 +8,7 @@ import typer
 
 from agenttrace_pipeline import __version__
 from agenttrace_pipeline.cli import (
+    gc,
     pages,
     profiles,
     replay,
@@ -43,6 +44,7 @@ app.command("pages")(pages.pages)
 app.command("replay")(replay.replay)
 app.command("serve-sim")(serve_sim.serve_sim)
 app.command("report")(report.report)
+app.command("gc")(gc.gc)
 
 
 def _version(value: bool) -> None:
