@@ -7,7 +7,7 @@ table is cut at :data:`MAX_ROWS` rows with a note saying so, so the page stays s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import orjson
 import polars as pl
@@ -33,10 +33,11 @@ def num(v: object, digits: int = 3) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _table(df: pl.DataFrame, columns: Sequence[str], testid: str, fmt: dict[str, object] | None = None) -> str:
+def _table(df: pl.DataFrame, columns: Sequence[str], testid: str,
+           fmt: Mapping[str, Callable[[object], str]] | None = None) -> str:
     """``df``'s ``columns`` as an HTML table (first MAX_ROWS rows); ``fmt``: a formatter per column."""
     fmt = fmt or {}
-    rows = [[fmt.get(c, num)(r[c]) for c in columns] for r in df.head(MAX_ROWS).iter_rows(named=True)]  # type: ignore[operator]
+    rows = [[fmt.get(c, num)(r[c]) for c in columns] for r in df.head(MAX_ROWS).iter_rows(named=True)]
     more = f'<p class="note">first {MAX_ROWS:,} of {df.height:,} rows</p>' if df.height > MAX_ROWS else ""
     return table(list(columns), rows, testid) + more
 

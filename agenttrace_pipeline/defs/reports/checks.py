@@ -22,7 +22,7 @@ def _seeds(run: dg.DagsterRun | None, order: list[str]) -> list[str | None]:
         return [tags["dagster/partition"]]
     lo, hi = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
     if lo in order and hi in order:
-        return order[order.index(lo): order.index(hi) + 1]
+        return list[str | None](order[order.index(lo): order.index(hi) + 1])
     return [None]
 
 
