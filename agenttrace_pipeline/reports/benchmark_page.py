@@ -49,7 +49,8 @@ def _fidelity(d: BenchmarkData) -> str:
                                  "passes"], "roundtrip-table")
     q = d["quality"]
     chart = bar_chart([f"{s} {m}" for s, m in zip(q["seed"], q["metric"], strict=True)][:16],
-                      [abs(float(v)) for v in q["pct_error_mean"].fill_null(0.0)][:16], ylabel="|error of mean| %")
+                      [abs(float(v)) for v in q["pct_error_mean"].fill_null(0.0)][:16], ylabel="|error of mean| %",
+                      width=1000)
     quality = _table(q, ["seed", "metric", "target_mean", "observed_mean", "pct_error_mean", "pct_error_median"],
                      "quality-table")
     return ("<h2>Fidelity per quantity</h2>"
