@@ -137,10 +137,10 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep,
     ``st`` is the block kernel's state plus, last, the chunked kernel's (:mod:`.segments`), which serves the
     request instead when ``lp[L_CHUNKED]`` is set."""
     bi, bt, gs, ls, rs, hist = st[0], st[1], st[2], st[3], st[4], st[5]
-    k = _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
+    k = 0 if lp[L_REPLICAS] == 1 else _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
     off = k * int(lp[L_NBLK])
     base, npr = req[Q_BASE, r], req[Q_NPROMPT, r]
-    res[:] = 0
+    res[0] = res[1] = res[2] = 0  # not res[:] = 0: a slice is a view, and each view costs two atomic refcount updates
     if lp[L_CHUNKED] > 0:
         use_chunks(st[6], rs, cp, hist, lay, base, npr, now, res)
         evict_chunks(st[6], rs, cp, hist, now)

@@ -48,7 +48,7 @@ from agenttrace_pipeline.cachesim.segments import (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _drop_front(ch, tlast, pres, tins, gseq, seg, pool, rs, cp, hist, k, i, m, now):
     """Evict the first ``m`` blocks of segment ``i``, the head of queue ``k``."""
     c, lo = seg[i, S_C], seg[i, S_LO]
@@ -78,7 +78,7 @@ def _drop_front(ch, tlast, pres, tins, gseq, seg, pool, rs, cp, hist, k, i, m, n
         ch[c, C_SEG] = -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _s3_step(cs, rs, cp, hist, need, now):
     """One stretch of S3-FIFO's victim loop; False when nothing can be evicted."""
     _, ch, tlast, _, pres, tins, gseq, seg, pool = cs
@@ -116,7 +116,7 @@ def _s3_step(cs, rs, cp, hist, need, now):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def evict_chunks(cs, rs, cp, hist, now):
     """Evict until the cache holds at most its capacity, as :func:`.kernel.evict` does for these policies."""
     pol = int(cp[P_POLICY])
