@@ -26,6 +26,8 @@ import numpy as np
 from numba import njit
 
 from agenttrace_pipeline.cachesim.kernel import P_CAP, P_POLICY, R_DEV, TTL, evict, leading_run
+from agenttrace_pipeline.cachesim.seg_evict import evict_chunks
+from agenttrace_pipeline.cachesim.segments import use_chunks
 from agenttrace_pipeline.cachesim.touch import release_all, touch
 
 LOAD_MODES = ("file", "nominal", "open", "closed")
@@ -41,7 +43,7 @@ F_TIME, F_DELAY = range(2)
 # ep engine parameters
 E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH = range(11)
 # lp loop parameters
-L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED = range(8)
+L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED, L_CHUNKED = range(9)
 # out rows (float64 per request)
 O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
 N_OUT = 7
@@ -128,22 +130,29 @@ def _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl):
     return least if best < 0 else best
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res):
-    """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; returns its replica."""
-    bi, bt, gs, ls, rs, hist = st
-    k = _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
+    """Route, look up, touch (and pin) request ``r``'s prompt at ``now``; returns its replica.
+
+    ``st`` is the block kernel's state plus, last, the chunked kernel's (:mod:`.segments`), which serves the
+    request instead when ``lp[L_CHUNKED]`` is set."""
+    bi, bt, gs, ls, rs, hist = st[0], st[1], st[2], st[3], st[4], st[5]
+    k = 0 if lp[L_REPLICAS] == 1 else _route(r, req, blocks, tokens, bi, lp, rep, sess_rep, ctl)
     off = k * int(lp[L_NBLK])
-    if int(cp[P_POLICY]) == TTL:
-        evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     base, npr = req[Q_BASE, r], req[Q_NPROMPT, r]
-    lay[0, req[Q_TAIL, r]] += req[Q_TAILTOK, r]  # prompt tokens outside full blocks (vllm)
-    pin = 1 if lp[L_VLLM] > 0 else 0
-    res[:] = 0
-    touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, 0, npr, req[Q_NQUERY, r], res,
-          True, pin, now, r)
+    res[0] = res[1] = res[2] = 0  # not res[:] = 0: a slice is a view, and each view costs two atomic refcount updates
+    if lp[L_CHUNKED] > 0:
+        use_chunks(st[6], rs, cp, hist, lay, base, npr, now, res)
+        evict_chunks(st[6], rs, cp, hist, now)
+    else:
+        if int(cp[P_POLICY]) == TTL:
+            evict(bi, bt, gs, ls, rs, cp, hist, k, now)
+        lay[0, req[Q_TAIL, r]] += req[Q_TAILTOK, r]  # prompt tokens outside full blocks (vllm)
+        pin = 1 if lp[L_VLLM] > 0 else 0
+        touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, 0, npr, req[Q_NQUERY, r],
+              res, True, pin, now, r)
+        evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     dev, host = res[0], res[1]
-    evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     rep[k, RP_NREQ] += 1
     rep[k, RP_ACTIVE] += 1
     out[O_REP, r], out[O_ARR, r], out[O_HDEV, r], out[O_HHOST, r] = k, now, dev, host
@@ -163,10 +172,10 @@ def first_token(r, now, req, st, cp, ep, rep, out):
     return out[O_DONE, r]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res):
     """Cache the reply's full blocks and release the request's pins (vLLM semantics); free its slot."""
-    bi, bt, gs, ls, rs, hist = st
+    bi, bt, gs, ls, rs, hist = st[0], st[1], st[2], st[3], st[4], st[5]
     k = int(out[O_REP, r])
     rep[k, RP_ACTIVE] -= 1
     rep[k, RP_DECODING] -= 1

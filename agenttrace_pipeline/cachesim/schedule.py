@@ -103,7 +103,7 @@ def seed_events(ht, hs, hp, ctl, lp, reqf, sess_first, sess_order):
             push(ht, hs, hp, ctl, reqf[F_TIME, r], 3 * r + START)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _admit(r, t, args, ep, pq, qnext, left, xfer, heap):
     req, reqf, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res = args
     ht, hs, hp = heap
@@ -113,7 +113,7 @@ def _admit(r, t, args, ep, pq, qnext, left, xfer, heap):
         push(ht, hs, hp, ctl, t + start_step(k, pq, qnext, left, xfer, ep, rep), 3 * k + STEP)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _step_done(k, t, args, ep, pq, qnext, left, xfer, heap):
     req, reqf, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res = args
     ht, hs, hp = heap

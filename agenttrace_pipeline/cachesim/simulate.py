@@ -26,6 +26,7 @@ from agenttrace_pipeline.cachesim.cost_model import EngineCost, load_engine
 from agenttrace_pipeline.cachesim.prefill import new_queues
 from agenttrace_pipeline.cachesim.report import RunResult, SimReport, summarise
 from agenttrace_pipeline.cachesim.schedule import new_heap, run_events, seed_events
+from agenttrace_pipeline.cachesim.segments import CHUNK_POLICIES, ChunkLayout, chunk_layout, chunk_state
 from agenttrace_pipeline.cachesim.workload import Workload
 
 Progress = Callable[[int, int], None]
@@ -41,6 +42,7 @@ class Prepared:
     req: np.ndarray
     reqf: np.ndarray
     sess_order: np.ndarray
+    layout: ChunkLayout | None = None  # simple semantics: chunks for the chunked kernel
 
 
 def prepare(data: Workload | str | Path, semantics: str = "simple", engine_block: int | None = None) -> Prepared:
@@ -67,7 +69,8 @@ def prepare(data: Workload | str | Path, semantics: str = "simple", engine_block
     csum = np.cumsum(w.delay)
     reqf[ev.F_TIME] = (t0[w.session] if w.cumulative else t0) + csum - csum[start]
     order = np.lexsort((np.arange(w.n_sessions), t0 if w.cumulative else t0[w.sess_first[:-1]]))
-    return Prepared(w, s, req, reqf, order.astype(np.int64))
+    layout = chunk_layout(s) if s.semantics == "simple" else None
+    return Prepared(w, s, req, reqf, order.astype(np.int64), layout)
 
 
 def _params(prep: Prepared, policy: str, capacity: int | None, host_capacity: int, ttl_s: float | None,
@@ -91,8 +94,11 @@ def _params(prep: Prepared, policy: str, capacity: int | None, host_capacity: in
 def run_one(prep: Prepared, *, policy: str = "lru", capacity: int | None = None, host_capacity: int = 0,
             ttl_s: float | None = None, replicas: int = 1, routing: str = "round-robin", load_cap: float = 1.25,
             load: str = "file", concurrency: int | None = None, engine: EngineCost | str | None = None,
-            seed: int = 0, residency: bool = True, progress: Progress | None = None) -> RunResult:
-    """One simulation of ``prep`` at one capacity; see :func:`simulate` for the arguments."""
+            seed: int = 0, residency: bool = True, progress: Progress | None = None,
+            kernel: str = "auto") -> RunResult:
+    """One simulation of ``prep`` at one capacity; see :func:`simulate` for the arguments. ``kernel``:
+    "auto" walks chunks (:mod:`.segments`) where that kernel applies (simple semantics, one replica, no host
+    tier, LRU/FIFO/S3-FIFO/infinite) and blocks elsewhere; "block" forces the block kernel (same results)."""
     t0 = time.perf_counter()
     if load not in ev.LOAD_MODES:
         raise ValueError(f"load must be one of {ev.LOAD_MODES}, got {load!r}")
@@ -104,15 +110,21 @@ def run_one(prep: Prepared, *, policy: str = "lru", capacity: int | None = None,
         raise ValueError("load 'closed' needs concurrency >= 1 (sessions in flight)")
     eng = load_engine(engine)
     cp = _params(prep, policy, capacity, host_capacity, ttl_s, residency)
-    st = kn.new_state(prep.streams.n_blocks, replicas, int(cp[kn.P_POLICY]) == kn.S3FIFO)
+    if kernel not in ("auto", "block"):
+        raise ValueError(f"kernel must be 'auto' or 'block', got {kernel!r}")
+    s3 = int(cp[kn.P_POLICY]) == kn.S3FIFO
+    chunked = (kernel == "auto" and prep.layout is not None and replicas == 1 and host_capacity <= 0
+               and policy in CHUNK_POLICIES)
+    st = kn.new_state(1 if chunked else prep.streams.n_blocks, replicas, s3 and not chunked)
+    cs = chunk_state(prep.layout if chunked else None, cp[kn.P_CAP], s3)
     lp = np.array([ev.LOAD_MODES.index(load), replicas, ev.ROUTINGS.index(routing), concurrency or 0, load_cap,
-                   prep.streams.semantics == "vllm", prep.streams.n_blocks, seed], np.float64)
+                   prep.streams.semantics == "vllm", prep.streams.n_blocks, seed, chunked], np.float64)
     n = prep.workload.n_requests
     rep = np.zeros((replicas, ev.N_RP))
     sess_rep = np.full(prep.workload.n_sessions, -1, np.int64)
     out = np.zeros((ev.N_OUT, n))
     lay = np.zeros((3, 4))
-    args = (prep.req, prep.reqf, prep.streams.blocks, prep.streams.tokens, prep.streams.layer, st[:6], cp,
+    args = (prep.req, prep.reqf, prep.streams.blocks, prep.streams.tokens, prep.streams.layer, (*st, cs), cp,
             eng.params(), lp, rep, sess_rep)
     _drive(prep, load, args, out, lay, progress)
     return summarise(prep, out, lay, rep, st, cp, eng, dict(
