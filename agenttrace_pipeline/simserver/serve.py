@@ -33,7 +33,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _server(app: SimApp, host: str, port: int) -> uvicorn.Server:
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, loop="auto",
-                         http="auto", lifespan="on", timeout_keep_alive=30)
+                         http="auto", lifespan="on", timeout_keep_alive=30, proxy_headers=False, server_header=False)
     return uvicorn.Server(cfg)
 
 
