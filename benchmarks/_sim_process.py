@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from agenttrace_pipeline.simserver.serve import free_port
+from agenttrace_pipeline.simserver.serve import free_port, wait_healthy
 
 
 @contextmanager
@@ -22,19 +19,10 @@ def serve_sim(*args: str) -> Iterator[tuple[str, int]]:
     exe = Path(sys.executable).with_name("agenttrace")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "agenttrace_pipeline.cli"]
     proc = subprocess.Popen([*cmd, "serve-sim", "--port", str(port), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"serve-sim did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.1)
+        wait_healthy(url, 60.0, lambda: proc.poll() is None)
         yield url, proc.pid
     finally:
         proc.terminate()
