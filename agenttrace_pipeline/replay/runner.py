@@ -12,6 +12,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +192,17 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
     total = int(p.rows.size)
     rec = Recorder(total, options.warmup, options.flush_every, sink, progress)
     t = time.perf_counter()
+    sim: dict[str, Any] | None = None
     if options.clock == "virtual":
         from agenttrace_pipeline.replay.virtual import replay_virtual
 
-        scrapes = replay_virtual(p, endpoint, options, rec)
+        # the simulator's kernels release the GIL: its prediction runs beside the in-process replay (a wall-clock
+        # replay runs it afterwards, so that it never delays a send)
+        with ThreadPoolExecutor(1, thread_name_prefix="replay-predict") as ex:
+            predicted = ex.submit(predict, p, endpoint, options)
+            scrapes = replay_virtual(p, endpoint, options, rec)
+            wall = time.perf_counter() - t
+            sim = predicted.result()
     else:
         # objects alive now (modules, the plan) are never garbage: frozen, a collection during the replay skips them
         # and stays short enough not to delay a send
@@ -204,13 +212,14 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
             scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
         finally:
             gc.unfreeze()
-    wall = time.perf_counter() - t
+        wall = time.perf_counter() - t
     rec.flush()
     df = frame(rec.records).sort("row")
     summary = sm.summarise(df, wall if options.clock == "wall" else _span_s(df), options.ttft_slo_ms,
                            options.degraded_p99_ms)
     summary["replay_wall_s"] = wall
-    sim = predict(p, endpoint, options)
+    if options.clock == "wall":
+        sim = predict(p, endpoint, options)
     rates = compare(sim["hit_rate"] if sim else None, scrapes.rate(), sm.usage_rate(df))
     rates.update(counter_dialect=scrapes.dialect, frozen_counter=scrapes.frozen(), scrapes=len(scrapes.points),
                  by_turn=_by_turn(sim, df))
