@@ -58,12 +58,16 @@ class BlockPool:
         k = 0 if known is None else min(known.size, len(hashes))
         if k == len(hashes) and known is not None:
             return known[:k]
-        nums = []
-        for h in hashes[k:] if k else hashes:
+        nums: list[int] = []
+        todo = hashes[k:] if k else hashes
+        for i, h in enumerate(todo):
             d = ids.get(h)
-            if d is None:
-                d = ids[h] = self._n
-                self._n += 1
+            if d is None:  # chained names: after the first unseen block every later one is unseen too
+                n0, rest = self._n, todo[i:]
+                ids.update(zip(rest, range(n0, n0 + len(rest)), strict=True))
+                self._n += len(rest)
+                nums.extend(range(n0, n0 + len(rest)))
+                break
             nums.append(d)
         out = np.empty(len(hashes), np.int32)
         if k:
