@@ -92,7 +92,7 @@ async def send(pool: Pool, path: str, payload: dict[str, Any], chat: bool, timeo
         o.error = "timeout"
     except ConnectFailed:
         o.error = "connect"
-    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+    except ConnectionError:  # Dropped included
         o.error = "reset"
     except ValueError:  # orjson.JSONDecodeError included
         o.error = "bad_response"
