@@ -1,4 +1,4 @@
-"""One request to an OpenAI-compatible server, streamed, measured from send to last byte.
+"""One request to an OpenAI-compatible server, streamed, measured from send to last byte (over :mod:`.http1`).
 
 Error classes: ``http_429``, ``http_4xx``, ``http_5xx`` (by status), ``connect`` (refused or unreachable),
 ``reset`` (the connection dropped mid-way), ``timeout``, ``stream_cut`` (the stream ended without
@@ -7,12 +7,14 @@ Error classes: ``http_429``, ``http_4xx``, ``http_5xx`` (by status), ``connect``
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import orjson
+
+from agenttrace_pipeline.replay.http1 import ConnectFailed, Pool
 
 
 @dataclass
@@ -41,16 +43,6 @@ def body(model: str, prompt: list[str], max_tokens: int, chat: bool) -> dict[str
     return b
 
 
-def _classify(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return "connect"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return "reset"
-    return "bad_response"
-
-
 def _event(o: Outcome, data: bytes, chat: bool, now: float) -> bool:
     """Apply one SSE data payload; True at ``[DONE]``."""
     if data == b"[DONE]":
@@ -70,28 +62,42 @@ def _event(o: Outcome, data: bytes, chat: bool, now: float) -> bool:
     return False
 
 
-async def send(client: httpx.AsyncClient, path: str, payload: dict[str, Any], chat: bool) -> Outcome:
+class _Events:
+    """Splits a streamed body into SSE ``data:`` lines as its pieces arrive (each stamped on arrival)."""
+
+    def __init__(self, o: Outcome, chat: bool) -> None:
+        self.o, self.chat, self.rest, self.done = o, chat, b"", False
+
+    def feed(self, piece: bytes) -> None:
+        now = time.perf_counter()
+        lines = (self.rest + piece).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            if line.startswith(b"data:") and not self.done:
+                self.done = _event(self.o, line[5:].strip(), self.chat, now)
+
+
+async def send(pool: Pool, path: str, payload: dict[str, Any], chat: bool, timeout_s: float = 600.0) -> Outcome:
     """POST ``payload`` to ``path`` and read its SSE stream; never raises for server or network faults."""
     o = Outcome()
-    done = False
+    ev = _Events(o, chat)
     o.sent = time.perf_counter()
     try:
-        async with client.stream("POST", path, content=orjson.dumps(payload),
-                                 headers={"content-type": "application/json"}) as r:
-            o.status = r.status_code
-            if r.status_code != 200:
-                await r.aread()
-                o.error = "http_429" if r.status_code == 429 else f"http_{r.status_code // 100}xx"
-                return o
-            async for line in r.aiter_lines():
-                if line.startswith("data:"):
-                    done = _event(o, line[5:].strip().encode(), chat, time.perf_counter())
-                    if done:
-                        break
-    except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
-        o.error = _classify(exc)
+        async with asyncio.timeout(timeout_s):
+            res = await pool.post(path, orjson.dumps(payload), ev.feed)
+        o.status = res.status
+        if res.status != 200:
+            o.error = "http_429" if res.status == 429 else f"http_{res.status // 100}xx"
+    except TimeoutError:
+        o.error = "timeout"
+    except ConnectFailed:
+        o.error = "connect"
+    except ConnectionError:  # Dropped included
+        o.error = "reset"
+    except ValueError:  # orjson.JSONDecodeError included
+        o.error = "bad_response"
     finally:
         o.end = time.perf_counter()
-    if o.error is None and not done and o.finish_reason is None:
+    if o.error is None and not ev.done and o.finish_reason is None:
         o.error = "stream_cut"
     return o

@@ -9,8 +9,10 @@ includes any constant lag and continuation turns. Failure policy: see :class:`Re
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,11 @@ import polars as pl
 from agenttrace_pipeline.replay import summary as sm
 from agenttrace_pipeline.replay.client import Outcome, body, send
 from agenttrace_pipeline.replay.hitrates import Scrapes, compare
+from agenttrace_pipeline.replay.http1 import Pool
 from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult, frame
 from agenttrace_pipeline.replay.prompts import Plan, plan
 
+LEAD_S = 0.02  # a fixed-schedule session's task starts this long before its first send
 Progress = Callable[[int, int], None]
 Sink = Callable[[pl.DataFrame], None]
 
@@ -89,7 +93,8 @@ class _Run:
         self.chat = opt.endpoint == "chat"
         self.path = "/v1/chat/completions" if self.chat else "/v1/completions"
         self.t0 = 0.0
-        self.client: httpx.AsyncClient
+        self.client: httpx.AsyncClient  # scrapes and the cache flush
+        self.pool: Pool  # the requests themselves
 
     async def session(self, s: int, start: float | None) -> None:
         p, opt, w = self.p, self.opt, self.p.workload
@@ -107,8 +112,8 @@ class _Run:
             history.append(new)
             await sleep_until(target)
             warm = self.rec.ticket()
-            o = await send(self.client, self.path, body(self.ep.model, history, int(w.output_len[row]), self.chat),
-                           self.chat)
+            o = await send(self.pool, self.path, body(self.ep.model, history, int(w.output_len[row]), self.chat),
+                           self.chat, opt.timeout_s)
             self.rec.add(record(p, row, int(w.turn[row]), s, expected, self.t0, target, o, o.error, warm))
             failed = failed or o.error is not None
             history.append(o.text)
@@ -118,8 +123,9 @@ class _Run:
     async def run(self) -> Scrapes:
         opt, ep = self.opt, self.ep
         headers = {"authorization": f"Bearer {ep.api_key}"} if ep.api_key else {}
-        limits = httpx.Limits(max_connections=opt.pool_size, max_keepalive_connections=opt.pool_size)
+        limits = httpx.Limits(max_connections=4)
         scrapes = Scrapes()
+        self.pool = Pool(ep.url, opt.pool_size, headers)
         async with httpx.AsyncClient(base_url=ep.url, headers=headers, limits=limits,
                                      timeout=httpx.Timeout(opt.timeout_s, connect=10.0)) as self.client:
             if opt.flush_cache:
@@ -132,8 +138,7 @@ class _Run:
             scraper = asyncio.create_task(self._scrape(scrapes, stop))
             self.t0 = time.perf_counter() + 0.05
             if opt.mode == "fixed":
-                await asyncio.gather(*(self.session(s, self.t0 + self.p.start_ms(s) * opt.time_scale / 1e3)
-                                       for s in range(len(self.p.sessions))))
+                await self._fixed()
             else:
                 queue = iter(range(len(self.p.sessions)))
                 await sleep_until(self.t0)
@@ -141,7 +146,20 @@ class _Run:
             stop.set()
             await scraper
             await scrapes.take(self.client, time.perf_counter())
+        await self.pool.aclose()
         return scrapes
+
+    async def _fixed(self) -> None:
+        """Start each session's task :data:`LEAD_S` before its first turn (sessions come in start order): setting up
+        thousands of sessions at once would hold the event loop past the first send targets."""
+        tasks = []
+        for s in range(len(self.p.sessions)):
+            start = self.t0 + self.p.start_ms(s) * self.opt.time_scale / 1e3
+            d = start - LEAD_S - time.perf_counter()
+            if d > 0:
+                await asyncio.sleep(d)
+            tasks.append(asyncio.create_task(self.session(s, start)))
+        await asyncio.gather(*tasks)
 
     async def _worker(self, queue: Any) -> None:
         for s in queue:
@@ -174,19 +192,34 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
     total = int(p.rows.size)
     rec = Recorder(total, options.warmup, options.flush_every, sink, progress)
     t = time.perf_counter()
+    sim: dict[str, Any] | None = None
     if options.clock == "virtual":
         from agenttrace_pipeline.replay.virtual import replay_virtual
 
-        scrapes = replay_virtual(p, endpoint, options, rec)
+        # the simulator's kernels release the GIL: its prediction runs beside the in-process replay (a wall-clock
+        # replay runs it afterwards, so that it never delays a send)
+        with ThreadPoolExecutor(1, thread_name_prefix="replay-predict") as ex:
+            predicted = ex.submit(predict, p, endpoint, options)
+            scrapes = replay_virtual(p, endpoint, options, rec)
+            wall = time.perf_counter() - t
+            sim = predicted.result()
     else:
-        scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
-    wall = time.perf_counter() - t
+        # objects alive now (modules, the plan) are never garbage: frozen, a collection during the replay skips them
+        # and stays short enough not to delay a send
+        gc.collect()
+        gc.freeze()
+        try:
+            scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
+        finally:
+            gc.unfreeze()
+        wall = time.perf_counter() - t
     rec.flush()
     df = frame(rec.records).sort("row")
     summary = sm.summarise(df, wall if options.clock == "wall" else _span_s(df), options.ttft_slo_ms,
                            options.degraded_p99_ms)
     summary["replay_wall_s"] = wall
-    sim = predict(p, endpoint, options)
+    if options.clock == "wall":
+        sim = predict(p, endpoint, options)
     rates = compare(sim["hit_rate"] if sim else None, scrapes.rate(), sm.usage_rate(df))
     rates.update(counter_dialect=scrapes.dialect, frozen_counter=scrapes.frozen(), scrapes=len(scrapes.points),
                  by_turn=_by_turn(sim, df))

@@ -20,8 +20,13 @@ from agenttrace_pipeline.simserver.engine import Seq
 from agenttrace_pipeline.simserver.tokens import reply_text, tokenize
 
 
-def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, config: SimConfig | None = None) -> Scrapes:
-    """Replay plan ``p`` through an in-process engine (``config``, else one at the endpoint's capacity)."""
+def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, config: SimConfig | None = None,
+                   fast: bool = True) -> Scrapes:
+    """Replay plan ``p`` through an in-process engine (``config``, else one at the endpoint's capacity).
+
+    ``fast`` (the default) jumps over runs of identical decode steps and reuses a session's block names from
+    its previous turn; False steps every iteration and hashes every prompt whole (the reference the fast path
+    is tested against: both give the same records)."""
     if ep.kind != "sim":
         raise ValueError(f"the virtual clock drives the simulated engine only; endpoint kind is {ep.kind!r}")
     cfg = config or SimConfig(model=ep.model, capacity_blocks=ep.capacity_blocks, block_tokens=ep.block_tokens,
@@ -38,6 +43,7 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
     tie = n_sess
     itl: dict[int, list[float]] = {}
     meta: dict[int, tuple[int, int, int, int, bool]] = {}  # rid -> (session, pos, row, expected, warm)
+    last: dict[int, Seq] = {}  # session -> its last finished turn, whose prompt + reply start the next prompt
 
     def sink(seq: Seq, n: int, t: float, step: float, done: bool) -> None:
         nonlocal tie, next_sess
@@ -52,6 +58,8 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
                  "prompt_tokens": seq.n_prompt, "completion_tokens": seq.generated, "cached_tokens": seq.cached_tokens,
                  "finish_reason": "length", "status": 200, "error": None})
         hist[s].append(seq.reply)
+        if fast:
+            last[s] = seq
         tie += 1
         if pos + 1 < len(p.sessions[s]):
             heapq.heappush(heap, (t + float(w.delay[p.sessions[s][pos + 1]]) * opt.time_scale, tie, s, pos + 1))
@@ -75,10 +83,14 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
             prompt = "".join(texts)
             rid += 1
             meta[rid] = (s, pos, row, len(prompt.encode()), rec.ticket())
-            out = int(w.output_len[row])
-            eng.submit(Seq(rid, tokenize(prompt), max(out, 1), reply_text(cfg.seed, rid, max(out, 1)), sink=sink), t)
+            out = max(int(w.output_len[row]), 1)
+            seq = Seq(rid, tokenize(prompt), out, reply_text(cfg.seed, rid, out), sink=sink)
+            prev = last.pop(s, None)
+            if prev is not None:  # block names of the previous prompt + reply are this prompt's leading ones
+                seq.hashes, seq.blocks = list(prev.stream_hashes), prev.stream_blocks
+            eng.submit(seq, t)
         d = eng.schedule(now)
-        k = eng.decode_run()
+        k = eng.decode_run() if fast else 1
         if k > 1 and heap and d > 0:
             k = max(1, min(k, int((heap[0][0] - now) // d)))
         now += d * k

@@ -3,7 +3,8 @@
 Routes: ``POST /v1/completions``, ``POST /v1/chat/completions`` (streamed as SSE or not), ``GET /v1/models``,
 ``GET /health``, ``GET /metrics`` (vLLM's current metric names), ``POST /reset_prefix_cache`` (vLLM's
 flush; refused with 409 while requests are in flight). Without a framework a streamed token costs one
-``send``: the engine loop puts each iteration's tokens on the request's queue and its handler writes them.
+``send``: the engine loop pushes each iteration's tokens to the request's channel and its handler writes them
+(several iterations' events in one write when they piled up; the last event with the usage chunk and ``[DONE]``).
 
 Faults (for tests): each request independently fails with 500 (``error_rate``), waits ``spike_ms`` before
 it is queued (``spike_rate``), or has its stream cut half-way, without the final chunk or ``[DONE]``
@@ -86,9 +87,8 @@ class SimApp:
             await asyncio.sleep(cfg.spike_ms / 1000)
         cut = bool(cfg.cut_rate) and rng.random() < cfg.cut_rate
         self._n += 1
-        q: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
-        seq = Seq(self._n, tokenize(p.text), p.max_tokens, reply_text(cfg.seed, self._n, p.max_tokens),
-                  sink=lambda s, n, t, d, done: q.put_nowait((n, done)))
+        ch = _Channel()
+        seq = Seq(self._n, tokenize(p.text), p.max_tokens, reply_text(cfg.seed, self._n, p.max_tokens), sink=ch.push)
         try:
             self.loop.submit(seq)
         except QueueFull as exc:
@@ -96,43 +96,71 @@ class SimApp:
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{self._n}"
         try:
             if p.stream:
-                await self._stream(send, p, seq, q, rid, cut)
+                await self._stream(send, p, seq, ch, rid, cut)
             else:
-                await self._whole(send, p, seq, q, rid, cut)
+                await self._whole(send, p, seq, ch, rid, cut)
         finally:
             if seq.generated < seq.max_tokens:  # client gone or stream cut: free its blocks
                 self.loop.abort(seq)
 
-    async def _stream(self, send: Any, p: fmt.Parsed, seq: Seq, q: asyncio.Queue, rid: str, cut: bool) -> None:
+    async def _stream(self, send: Any, p: fmt.Parsed, seq: Seq, ch: _Channel, rid: str, cut: bool) -> None:
+        """One SSE event per engine iteration that made tokens; events that piled up go out in one write, and
+        the last one shares its write with the usage chunk, ``[DONE]`` and the end of the body."""
         await send({"type": "http.response.start", "status": 200, "headers": SSE})
-        created, pos, done = int(time.time()), 0, False
+        ev = fmt.Chunker(p, rid, int(time.time()))
+        pos, done = 0, False
         stop = seq.max_tokens // 2 if cut else seq.max_tokens + 1
         while not done:
-            n, done = await q.get()
-            while not q.empty() and not done:  # tokens that piled up while this handler waited: one event
-                m, done = q.get_nowait()
-                n += m
-            if pos + n >= stop and cut:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            text = seq.reply[pos: pos + n]
-            pos += n
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": fmt.chunk(p, rid, created, text, "length" if done else None, pos == n)})
-        tail = b""
+            out: list[bytes] = []
+            for n, done in await ch.pull():
+                if pos + n >= stop:  # injected cut: what came before, then the end of the body
+                    await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
+                    return
+                out.append(ev.event(seq.reply[pos: pos + n], "length" if done else None, pos == 0))
+                pos += n
+            if not done:
+                await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
         if p.include_usage:
-            tail = fmt.usage_chunk(p, rid, created, fmt.usage(seq.n_prompt, seq.generated, seq.cached_tokens))
-        await send({"type": "http.response.body", "body": tail + b"data: [DONE]\n\n", "more_body": False})
+            out.append(fmt.usage_chunk(p, rid, ev.created, fmt.usage(seq.n_prompt, seq.generated, seq.cached_tokens)))
+        out.append(b"data: [DONE]\n\n")
+        await send({"type": "http.response.body", "body": b"".join(out), "more_body": False})
 
-    async def _whole(self, send: Any, p: fmt.Parsed, seq: Seq, q: asyncio.Queue, rid: str, cut: bool) -> None:
+    async def _whole(self, send: Any, p: fmt.Parsed, seq: Seq, ch: _Channel, rid: str, cut: bool) -> None:
         done = False
         while not done:
-            _, done = await q.get()
+            done = (await ch.pull())[-1][1]
         body = fmt.full(p, rid, int(time.time()), seq.reply, "length",
                         fmt.usage(seq.n_prompt, seq.generated, seq.cached_tokens))
         if cut:
             body = body[: len(body) // 2]
         await _reply(send, 200, body, JSON)
+
+
+class _Channel:
+    """Engine iterations' (new tokens, finished) for one request handler: the engine pushes without waiting,
+    the handler takes everything that piled up in one wake-up (lighter than an asyncio.Queue per token)."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, bool]] = []
+        self.waiter: asyncio.Future[None] | None = None
+
+    def push(self, seq: Seq, n: int, end_ms: float, step_ms: float, done: bool) -> None:
+        self.items.append((n, done))
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def pull(self) -> list[tuple[int, bool]]:
+        if not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        items, self.items = self.items, []
+        return items
 
 
 async def _body(receive: Any, limit: int) -> bytes | None:

@@ -42,7 +42,12 @@ class QueueFull(Exception):
 
 @dataclass(eq=False)
 class Seq:
-    """One request inside the engine; ``tokens`` are its prompt's token ids, ``reply`` the text it will generate."""
+    """One request inside the engine; ``tokens`` are its prompt's token ids, ``reply`` the text it will generate.
+
+    A caller that knows the names of the prompt's leading full blocks (a later turn whose prompt starts with the
+    previous turn's prompt and reply) may pass them as ``hashes`` and their dense numbers as ``blocks`` (the
+    ``stream_hashes``/``stream_blocks`` of that finished turn): only the blocks after them are hashed. After
+    :meth:`Engine._finish`, ``stream_hashes``/``stream_blocks`` name the full blocks of prompt + reply."""
 
     rid: int
     tokens: bytes
@@ -59,10 +64,12 @@ class Seq:
     first_ms: float = float("nan")
     done_ms: float = float("nan")
     preemptions: int = 0
+    stream_hashes: list[int] = field(default_factory=list)
+    stream_blocks: np.ndarray | None = None
+    n_prompt: int = field(init=False)  # len(tokens), kept as a plain attribute: it is read every iteration
 
-    @property
-    def n_prompt(self) -> int:
-        return len(self.tokens)
+    def __post_init__(self) -> None:
+        self.n_prompt = len(self.tokens)
 
 
 @dataclass
@@ -103,15 +110,25 @@ class Engine:
         if self.max_waiting is not None and len(self.waiting) >= self.max_waiting:
             raise QueueFull(f"{len(self.waiting)} requests waiting")
         seq.arrival_ms = now_ms
-        seq.hashes = block_hashes(seq.tokens, self.pool.block_tokens)
+        known = seq.hashes
+        if known and len(known) > len(seq.tokens) // self.pool.block_tokens:
+            raise ValueError(f"request {seq.rid}: {len(known)} known block hashes for a {len(seq.tokens)}-token prompt")
+        seq.hashes = known + block_hashes(seq.tokens, self.pool.block_tokens, len(known), known[-1] if known else ROOT)
         self.waiting.append(seq)
 
     def _held(self, seq: Seq, extra: int = 0) -> int:
         return -(-(seq.n_prompt + seq.generated + extra) // self.pool.block_tokens)
 
+    def _held_total(self) -> int:
+        """Blocks the running requests hold once each has one more token (``_held(s, 1)`` summed, inlined)."""
+        bt = self.pool.block_tokens
+        return sum((s.n_prompt + s.generated + bt) // bt for s in self.running)
+
     def _admit(self, now_ms: float) -> None:
+        if not self.waiting or len(self.running) >= self.max_seqs:
+            return
         cap = self.pool.capacity
-        held = sum(self._held(s, 1) for s in self.running)
+        held = self._held_total()
         while self.waiting and len(self.running) < self.max_seqs:
             seq = self.waiting[0]
             need = self._held(seq, 1)
@@ -119,7 +136,7 @@ class Engine:
                 return
             self.waiting.popleft()
             held += need
-            seq.blocks = self.pool.dense(seq.hashes)
+            seq.blocks = self.pool.dense(seq.hashes, seq.blocks)
             n_query = min(len(seq.hashes), (seq.n_prompt - 1) // self.pool.block_tokens)
             hit = self.pool.admit(seq.blocks, n_query, now_ms, seq.rid)
             seq.cached_tokens = hit * self.pool.block_tokens
@@ -136,8 +153,10 @@ class Engine:
         cap = self.pool.capacity
         if cap is None:
             return
-        while len(self.running) > 1 and sum(self._held(s, 1) for s in self.running) > cap:
+        held = self._held_total()
+        while len(self.running) > 1 and held > cap:
             seq = self.running.pop()
+            held -= self._held(seq, 1)
             assert seq.blocks is not None
             self.pool.release(seq.blocks, now_ms)
             seq.preemptions += 1
@@ -185,10 +204,19 @@ class Engine:
             return 1
         left = min(s.max_tokens - s.generated for s in self._decode)
         cap = self.pool.capacity
-        if cap is not None:  # stop before the growing replies could force a preemption
-            free = cap - sum(self._held(s, 1) for s in self.running)
-            left = min(left, max(1, free * self.pool.block_tokens // max(len(self._decode), 1)))
-        return max(1, left)
+        if cap is None or left <= 1:
+            return max(1, left)
+        # iteration j of the run (j = 0 is planned) would preempt once the blocks held with j more tokens each
+        # pass the capacity: take the longest run whose last iteration stays within it (monotone: bisect)
+        bt = self.pool.block_tokens
+        x = np.fromiter((s.n_prompt + s.generated + bt - 1 for s in self.running), np.int64, len(self.running))
+        lo, hi = 1, left
+        if int(((x + hi) // bt).sum()) <= cap:
+            return hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if int(((x + mid) // bt).sum()) <= cap else (lo, mid)
+        return lo
 
     def complete(self, now_ms: float, step_ms: float = 0.0, iterations: int = 1) -> None:
         """Apply the planned iteration (repeated ``iterations`` times for a decode run) ending at ``now_ms``."""
@@ -198,8 +226,17 @@ class Engine:
                 if s.generated == 0:
                     s.first_ms = now_ms
                 self._emit(s, 1, now_ms, step_ms)
-        for s in self._decode:
-            self._emit(s, iterations, now_ms, step_ms)
+        made = 0
+        for s in self._decode:  # _emit inlined: this loop runs once per running request and iteration
+            n = min(iterations, s.max_tokens - s.generated)
+            s.generated += n
+            made += n
+            done = s.generated >= s.max_tokens
+            if done:
+                self._finish(s, now_ms)
+            if s.sink is not None:
+                s.sink(s, n, now_ms, step_ms, done)
+        self.counters.generation += made
         self._plan, self._decode = [], []
 
     def _emit(self, s: Seq, n: int, now_ms: float, step_ms: float) -> None:
@@ -220,6 +257,7 @@ class Engine:
         stream = s.tokens + s.reply.encode()
         tail = block_hashes(stream, bt, full, s.hashes[-1] if full else ROOT)
         blocks = np.concatenate([s.blocks, self.pool.dense(tail)]) if tail else s.blocks
+        s.stream_hashes, s.stream_blocks = s.hashes + tail, blocks
         self.pool.finish(blocks, full, now_ms, s.rid)
         self.running.remove(s)
         self.counters.requests += 1

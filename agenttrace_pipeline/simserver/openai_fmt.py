@@ -78,6 +78,36 @@ def chunk(p: Parsed, rid: str, created: int, text: str, finish: str | None, firs
                                      "choices": [choice]}) + b"\n\n"
 
 
+class Chunker:
+    """The SSE events of one streamed response, byte for byte those of :func:`chunk`, from per-response templates.
+
+    Only the token text changes from one event to the next, so each (finish, first) shape is rendered once with
+    a marker in place of the text and split around it; an event is then head + JSON string + tail."""
+
+    _MARK = "\u2063agenttrace-text\u2063"
+
+    def __init__(self, p: Parsed, rid: str, created: int) -> None:
+        self.p, self.rid, self.created = p, rid, created
+        self._parts: dict[tuple[str | None, bool], tuple[bytes, bytes] | None] = {}
+
+    def event(self, text: str, finish: str | None, first: bool) -> bytes:
+        key = (finish, first)
+        if key not in self._parts:
+            self._parts[key] = self._split(finish, first)
+        parts = self._parts[key]
+        if parts is None:  # the marker also occurs in the id or model name: render in full
+            return chunk(self.p, self.rid, self.created, text, finish, first)
+        return parts[0] + orjson.dumps(text) + parts[1]
+
+    def _split(self, finish: str | None, first: bool) -> tuple[bytes, bytes] | None:
+        mark = orjson.dumps(self._MARK)
+        whole = chunk(self.p, self.rid, self.created, self._MARK, finish, first)
+        if whole.count(mark) != 1:
+            return None
+        head, tail = whole.split(mark)
+        return head, tail
+
+
 def usage_chunk(p: Parsed, rid: str, created: int, u: dict[str, Any]) -> bytes:
     obj = "chat.completion.chunk" if p.chat else "text_completion"
     return b"data: " + orjson.dumps({"id": rid, "object": obj, "created": created, "model": p.model,

@@ -51,16 +51,28 @@ class BlockPool:
         self.layer = np.zeros(size, np.int8)
         self.cp[kn.P_NBLK] = size
 
-    def dense(self, hashes: list[int]) -> np.ndarray:
-        """Dense block numbers of chained block hashes, numbering blocks never seen before."""
+    def dense(self, hashes: list[int], known: np.ndarray | None = None) -> np.ndarray:
+        """Dense block numbers of chained block hashes, numbering blocks never seen before; ``known`` holds the
+        numbers of a leading run of ``hashes`` already looked up in this pool (they are reused, not looked up)."""
         ids = self.ids
-        out = np.empty(len(hashes), np.int32)
-        for i, h in enumerate(hashes):
+        k = 0 if known is None else min(known.size, len(hashes))
+        if k == len(hashes) and known is not None:
+            return known[:k]
+        nums: list[int] = []
+        todo = hashes[k:] if k else hashes
+        for i, h in enumerate(todo):
             d = ids.get(h)
-            if d is None:
-                d = ids[h] = self._n
-                self._n += 1
-            out[i] = d
+            if d is None:  # chained names: after the first unseen block every later one is unseen too
+                n0, rest = self._n, todo[i:]
+                ids.update(zip(rest, range(n0, n0 + len(rest)), strict=True))
+                self._n += len(rest)
+                nums.extend(range(n0, n0 + len(rest)))
+                break
+            nums.append(d)
+        out = np.empty(len(hashes), np.int32)
+        if k:
+            out[:k] = known[:k]  # type: ignore[index]
+        out[k:] = nums
         if self._n > self.tokens.size:
             self._alloc(max(self._n, 2 * self.tokens.size))
         return out

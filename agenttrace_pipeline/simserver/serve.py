@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -33,13 +33,27 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _server(app: SimApp, host: str, port: int) -> uvicorn.Server:
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, loop="auto",
-                         http="auto", lifespan="on", timeout_keep_alive=30)
+                         http="auto", lifespan="on", timeout_keep_alive=30, proxy_headers=False, server_header=False)
     return uvicorn.Server(cfg)
 
 
 def serve(config: SimConfig, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve in the foreground until interrupted."""
     _server(SimApp(config), host, port).run()
+
+
+def wait_healthy(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
+    """Poll ``url``/health until it answers 200; RuntimeError after ``timeout_s`` or once ``alive()`` is False."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or not alive():
+            raise RuntimeError(f"simulated engine did not start on {url} within {timeout_s} s")
+        time.sleep(0.05)
 
 
 @contextmanager
@@ -56,16 +70,7 @@ def running_sim(config: SimConfig | None = None, host: str = "127.0.0.1", port: 
     thread.start()
     url = f"http://{host}:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout_s
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError(f"simulated engine did not start on {url} within {startup_timeout_s} s")
-            time.sleep(0.05)
+        wait_healthy(url, startup_timeout_s, thread.is_alive)
         yield SimHandle(url, config.model, app)
     finally:
         server.should_exit = True
