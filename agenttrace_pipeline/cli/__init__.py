@@ -8,6 +8,7 @@ import typer
 
 from agenttrace_pipeline import __version__
 from agenttrace_pipeline.cli import (
+    calibrate,
     pages,
     profiles,
     replay,
@@ -41,6 +42,7 @@ app.command("simulate")(simulate.simulate)
 app.command("pages")(pages.pages)
 app.command("replay")(replay.replay)
 app.command("serve-sim")(serve_sim.serve_sim)
+app.command("calibrate")(calibrate.calibrate)
 
 
 def _version(value: bool) -> None:
