@@ -11,8 +11,8 @@ measured samples with scipy least squares, and write it as a named preset with i
 
 The fit runs on group medians (prefill: per phase and uncached size, replay samples binned by powers of two;
 decode: per batch and context size), because single requests on a busy shared CPU stall now and then by several
-times their normal time. Residuals are relative (a 2 ms error matters on a 5 ms TTFT, not on a 250 ms one)
-with a soft-L1 loss. Quality per part: R² (on the ms scale), and the
+times their normal time. Residuals are log ratios (a 2 ms error matters on a 5 ms TTFT, not on a 250 ms one,
+and under- and over-prediction weigh the same) with a soft-L1 loss. Quality per part: R² (on the ms scale), and the
 p50/p90/max of |relative residual|.
 """
 
@@ -73,40 +73,61 @@ def _quality(pred: np.ndarray, obs: np.ndarray) -> Quality:
                    float(np.percentile(rel, 50)), float(np.percentile(rel, 90)), float(rel.max()))
 
 
+def _solve(x: np.ndarray, y: np.ndarray, start: np.ndarray):
+    """Non-negative ``p`` with ``x @ p ≈ y`` in log space (symmetric in over/under-prediction), soft-L1 loss."""
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(x @ p, 1e-6) / y)
+
+    return least_squares(resid, np.maximum(start, 0) + 1e-3, bounds=(0, np.inf), loss="soft_l1", f_scale=0.2)
+
+
 def fit_prefill(t: np.ndarray, ttft: np.ndarray) -> tuple[np.ndarray, Quality]:
     """(pf2, pf1, pf0) ≥ 0 of ``ttft ≈ pf2·t² + pf1·t + pf0``; needs ≥ 3 samples at ≥ 2 distinct sizes."""
     if t.size < 3 or np.unique(t).size < 2:
         raise ValueError(f"prefill fit needs >= 3 samples at >= 2 distinct uncached sizes, got {t.size}")
     x = np.stack([t * t, t, np.ones_like(t)], axis=1)
     start = np.linalg.lstsq(x, ttft, rcond=None)[0].clip(min=0)
-    sol = least_squares(lambda p: (x @ p - ttft) / ttft, start + 1e-9, bounds=(0, np.inf), loss="soft_l1", f_scale=0.1)
+    sol = _solve(x, ttft, start)
     return sol.x, _quality(x @ sol.x, ttft)
 
 
-def fit_decode(batch: np.ndarray, fill: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, Quality]:
-    """(dc2, dc1, dc0, dc_batch) ≥ 0 of ``step ≈ dc0 + dc_batch·(batch−1) + dc1·u + dc2·u²``."""
+def fit_decode(batch: np.ndarray, fill: np.ndarray | None, step: np.ndarray) -> tuple[np.ndarray, Quality]:
+    """(dc2, dc1, dc0, dc_batch) ≥ 0 of ``step ≈ dc0 + dc_batch·(batch−1) + dc1·u + dc2·u²``; ``fill`` None
+    leaves the fill terms out (0)."""
     if step.size < 2:
         raise ValueError(f"decode fit needs >= 2 samples, got {step.size}")
+    if fill is None:
+        x = np.stack([np.ones_like(batch), batch - 1.0], axis=1)
+        sol = _solve(x, step, np.linalg.lstsq(x, step, rcond=None)[0])
+        return np.r_[0.0, 0.0, sol.x], _quality(x @ sol.x, step)
     curved = np.ptp(fill) > MIN_FILL_SPAN
     cols = [fill * fill] if curved else []
     x = np.stack([*cols, fill, np.ones_like(fill), batch - 1.0], axis=1)
-    start = np.linalg.lstsq(x, step, rcond=None)[0].clip(min=0) + 1e-9
-    sol = least_squares(lambda p: (x @ p - step) / step, start, bounds=(0, np.inf), loss="soft_l1", f_scale=0.1)
+    sol = _solve(x, step, np.linalg.lstsq(x, step, rcond=None)[0])
     p = sol.x if curved else np.r_[0.0, sol.x]
     return p, _quality(x @ sol.x, step)
 
 
-def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_tokens: float) -> Fit:
-    """Fit both parts to sweep samples (:data:`.sweep.SAMPLE_SCHEMA`); ``source`` says what was measured."""
+def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_tokens: float,
+                fill_terms: bool = False) -> Fit:
+    """Fit both parts to sweep samples (:data:`.sweep.SAMPLE_SCHEMA`); ``source`` says what was measured.
+
+    ``fill_terms`` False (the default) fits the decode step against batch size only (dc1 = dc2 = 0): the
+    simulated engine's KV fill counts every resident block, cached and idle ones included, so on a warm cache
+    it sits near 1 whatever is decoding, while the sweep can only measure the fill of the running requests
+    (vLLM's ``kv_cache_usage_perc``). With a fill term fitted on the latter, a warm simulated engine would
+    charge every step the full-cache cost."""
     ok = samples.filter(pl.col("error").is_null())
     pre = _medians(ok.filter(pl.col("phase").is_in(PREFILL_PHASES) & pl.col("ttft_ms").is_not_null()
                              & pl.col("uncached_tokens").is_not_null()
-                             & ((pl.col("concurrency") == 1) | pl.col("concurrency").is_null())), "ttft_ms")
+                             & ((pl.col("concurrency") == 1) | (pl.col("phase") == "replay"))), "ttft_ms")
+    # replay decode samples stay out: on the shared CPU their batch estimate and their steps feed back into
+    # each other (a slower fitted step makes bigger simulated batches), which overshot end-to-end by ~50 %
     dec = _medians(ok.filter((pl.col("phase") == "decode") & pl.col("step_ms").is_not_null()
-                             & pl.col("kv_fill").is_not_null()), "step_ms")
+                             & pl.col("kv_fill").is_not_null() & (pl.col("completion_tokens") > 1)), "step_ms")
     pf, pq = fit_prefill(pre["uncached_tokens"].to_numpy().astype(float), pre["ttft_ms"].to_numpy().astype(float))
-    dc, dq = fit_decode(dec["concurrency"].to_numpy().astype(float), dec["kv_fill"].to_numpy().astype(float),
-                        dec["step_ms"].to_numpy().astype(float))
+    dc, dq = fit_decode(dec["concurrency"].to_numpy().astype(float),
+                        dec["kv_fill"].to_numpy().astype(float) if fill_terms else None, dec["step_ms"].to_numpy().astype(float))
     floor = max(0.05, 0.5 * float(dec["step_ms"].to_numpy().min()))  # fit_decode needs >= 2 rows
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     text = (f"{source}; calibrated {stamp} by agenttrace calibrate from {ok.height} requests "
@@ -119,12 +140,11 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
 
 
 def _medians(df: pl.DataFrame, value: str) -> pl.DataFrame:
-    """Median ``value`` (and of the inputs) per group: phase, batch, and uncached size (log2 bins for replays)."""
+    """Median ``value`` (and of the inputs) per group — TTFT: phase and uncached size (log2 bins for replays);
+    decode step: phase, batch, and prompt size in 1,024-token bins."""
     size = pl.when(pl.col("phase") == "replay").then(pl.col("uncached_tokens").clip(1).log(2).round(0)) \
         .otherwise(pl.col("uncached_tokens")).alias("_size")
-    keys = ["phase", pl.col("concurrency").fill_null(1), size]
-    if value == "step_ms":
-        keys = ["phase", "concurrency", (pl.col("prompt_tokens") // 64).alias("_size")]
+    keys = ["phase", size] if value == "ttft_ms" else ["phase", "concurrency", pl.col("prompt_tokens") // 1024]
     return df.group_by(keys).agg(pl.col(value, "uncached_tokens", "kv_fill").median()).sort(pl.all())
 
 

@@ -5,7 +5,8 @@
    that eviction matters (its block size and count are read back from ``/metrics``);
 3. dataset A (profile ``cpu-agent``) replayed against it: the three hit rates (cache simulator with vLLM
    semantics at vLLM's block count, Δ server counters, usage ``cached_tokens``) and the prompt-token rule;
-4. the calibration sweep, fitted into a named preset;
+4. the calibration sweep; the sweep's samples and dataset A's per-request records (TTFT against uncached
+   tokens under real load) are fitted into a named preset;
 5. dataset B (profile ``cpu-chat``, another seed) replayed against vLLM; vLLM is then stopped and B is
    replayed against ``serve-sim`` with the preset and vLLM's KV geometry; the two runs are compared;
 6. the calibration and the comparison written to the warehouse with lineage.
@@ -27,7 +28,7 @@ import polars as pl
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.calibration import compare as cmp
 from agenttrace_pipeline.calibration.fit import Fit, fit_samples, write_preset
-from agenttrace_pipeline.calibration.sweep import SweepPlan, run_sweep
+from agenttrace_pipeline.calibration.sweep import SweepPlan, replay_samples, run_sweep
 from agenttrace_pipeline.calibration.vllm_cpu import VllmSettings, ensure_model, ensure_venv, running_vllm
 from agenttrace_pipeline.calibration.workloads import make_dataset
 from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult
@@ -88,16 +89,19 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
         seen = run_replay(seen_ds, ep, opts)
         say(f"replay A: {_rates(seen)}")
         plan = SweepPlan(**{**cfg.sweep.__dict__, "capacity_tokens": h.num_blocks * h.block_size})
-        samples = run_sweep(h.url, h.model, plan)
+        samples = pl.concat([run_sweep(h.url, h.model, plan), replay_samples(seen.requests)])
         fit = fit_samples(samples, name=cfg.preset_name, max_batch_tokens=vs.max_batched_tokens,
                           source=f"vLLM-CPU tiny Llama (2 layers, hidden 128), {h.num_blocks} blocks × {h.block_size}")
         preset = write_preset(fit, cfg.out / "presets" / f"{cfg.preset_name}.json")
+        samples.write_parquet(preset.parent / "fits" / f"{preset.stem}.samples.parquet")
         say(f"preset {preset}: {fit.engine.source}")
         real = run_replay(check_ds, ep, opts)
     say("vLLM stopped; replaying B against serve-sim with the preset ...")
     sim = cmp.replay_against_sim(check_ds, preset, block_tokens=h.block_size, capacity_blocks=h.num_blocks,
                                  max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
     c = cmp.compare(real, sim)
+    for name, r in (("seen_vllm", seen), ("check_vllm", real), ("check_sim", sim)):
+        r.requests.write_parquet(cfg.out / f"requests_{name}.parquet")
     ids = {"calibration": cmp.new_id("cal"), "comparison": cmp.new_id("cmp")}
     res = LoopResult(h.block_size, h.num_blocks, seen, fit, preset, c, ids, samples)
     if cfg.warehouse is not None:

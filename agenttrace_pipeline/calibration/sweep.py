@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
 import polars as pl
 
 from agenttrace_pipeline.replay.client import Outcome, body, send
@@ -127,20 +128,30 @@ def run_sweep(url: str, model: str, plan: SweepPlan | None = None, *, api_key: s
     return df
 
 
+def in_flight(sent: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """For each request, how many requests (itself included) were decoding at the middle of its decode phase
+    (between its first token and its end); all times in ms on one clock."""
+    mid = (first + end) / 2
+    return ((first[None, :] <= mid[:, None]) & (end[None, :] >= mid[:, None])).sum(axis=1)
+
+
 def replay_samples(requests: pl.DataFrame) -> pl.DataFrame:
     """Samples from a replay's per-request records (the ``replay_requests`` columns): each successful request
-    gives a prefill sample (uncached tokens, TTFT) and a decode sample (mean time per token after the first;
-    batch and fill unknown,
-    so they are left out of the decode fit)."""
-    need = {"ttft_ms", "prompt_tokens", "cached_tokens", "e2e_ms", "completion_tokens", "itl_ms", "error"}
+    gives a prefill sample (uncached tokens, TTFT under the replay's load) and a decode sample (mean time per
+    token after the first, at the batch size estimated from the requests decoding at the same time)."""
+    need = {"ttft_ms", "prompt_tokens", "cached_tokens", "e2e_ms", "completion_tokens", "sent_ms", "error"}
     missing = sorted(need - set(requests.columns))
     if missing:
         raise ValueError(f"replay records lack column(s) {missing}; pass a replay_requests frame or Parquet file")
-    ok = requests.filter(pl.col("error").is_null() & pl.col("ttft_ms").is_not_null() & pl.col("prompt_tokens").is_not_null())
+    ok = requests.filter(pl.col("error").is_null() & pl.col("ttft_ms").is_not_null() & pl.col("prompt_tokens").is_not_null()
+                         & pl.col("sent_ms").is_not_null())
+    sent = ok["sent_ms"].to_numpy().astype(float)
+    first, end = sent + ok["ttft_ms"].to_numpy().astype(float), sent + ok["e2e_ms"].to_numpy().astype(float)
     return ok.select(
-        pl.lit("replay").alias("phase"), pl.lit(None, pl.Int64).alias("concurrency"), pl.col("prompt_tokens"),
-        pl.col("cached_tokens").fill_null(0), (pl.col("prompt_tokens") - pl.col("cached_tokens").fill_null(0)).alias("uncached_tokens"),
+        pl.lit("replay").alias("phase"), pl.Series("concurrency", in_flight(sent, first, end), pl.Int64),
+        pl.col("prompt_tokens"), pl.col("cached_tokens").fill_null(0),
+        (pl.col("prompt_tokens") - pl.col("cached_tokens").fill_null(0)).alias("uncached_tokens"),
         pl.col("completion_tokens"), pl.col("ttft_ms"), pl.col("e2e_ms"),
         ((pl.col("e2e_ms") - pl.col("ttft_ms")) / (pl.col("completion_tokens") - 1).clip(1)).alias("step_ms"),
-        pl.lit(None, pl.Float64).alias("kv_fill"), pl.lit(None, pl.Utf8).alias("error"),
+        pl.lit(0.0).alias("kv_fill"), pl.lit(None, pl.Utf8).alias("error"),
     ).cast(SAMPLE_SCHEMA)  # type: ignore[arg-type]

@@ -74,14 +74,17 @@ def test_written_preset_loads_into_the_simulated_engine(tmp_path: Path) -> None:
         write_preset(fit, tmp_path / "x.txt")
 
 
-def test_replay_records_become_prefill_samples() -> None:
+def test_replay_records_become_samples_with_their_batch() -> None:
     from agenttrace_pipeline.replay.options import frame
 
-    recs = [{"row": 0, "session": 0, "turn": 0, "warmup": False, "ttft_ms": 30.0, "e2e_ms": 93.0, "itl_ms": [1.0],
-             "expected_prompt_tokens": 600, "prompt_tokens": 600, "completion_tokens": 22, "cached_tokens": 512,
-             "error": None},
-            {"row": 1, "session": 0, "turn": 1, "warmup": False, "error": "timeout", "expected_prompt_tokens": 9}]
+    base = {"session": 0, "turn": 0, "warmup": False, "itl_ms": [1.0], "expected_prompt_tokens": 600,
+            "prompt_tokens": 600, "completion_tokens": 22, "cached_tokens": 512, "error": None}
+    recs = [{**base, "row": 0, "sent_ms": 0.0, "ttft_ms": 30.0, "e2e_ms": 93.0},
+            {**base, "row": 1, "sent_ms": 10.0, "ttft_ms": 30.0, "e2e_ms": 100.0},   # decodes beside row 0
+            {**base, "row": 2, "sent_ms": 500.0, "ttft_ms": 20.0, "e2e_ms": 80.0},   # alone
+            {"row": 3, "session": 0, "turn": 1, "warmup": False, "error": "timeout", "expected_prompt_tokens": 9}]
     s = replay_samples(frame(recs))
-    assert s.height == 1 and s["uncached_tokens"][0] == 88 and s["step_ms"][0] == pytest.approx(3.0)
+    assert s.height == 3 and s["uncached_tokens"].to_list() == [88, 88, 88]
+    assert s["step_ms"][0] == pytest.approx(3.0) and s["concurrency"].to_list() == [2, 2, 1]
     with pytest.raises(ValueError, match="lack column"):
         replay_samples(pl.DataFrame({"ttft_ms": [1.0]}))
