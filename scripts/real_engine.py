@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="Output folder [outputs/real_engine/<UTC stamp>].")
     ap.add_argument("--sessions", type=int, default=30, help="Sessions per dataset.")
     ap.add_argument("--kv-blocks", type=int, default=256, help="vLLM KV blocks (--num-gpu-blocks-override).")
-    ap.add_argument("--port", type=int, default=8011)
+    ap.add_argument("--port", type=int, default=None, help="vLLM's port [a free one].")
     ap.add_argument("--preset-name", default="cpu-vllm-tiny")
     ap.add_argument("--no-store", action="store_true", help="Do not write the warehouse tables.")
     a = ap.parse_args()

@@ -33,6 +33,7 @@ from agenttrace_pipeline.calibration.vllm_cpu import VllmSettings, ensure_model,
 from agenttrace_pipeline.calibration.workloads import make_dataset
 from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult
 from agenttrace_pipeline.replay.runner import run_replay
+from agenttrace_pipeline.simserver.serve import free_port
 
 Say = Callable[[str], None]
 
@@ -49,7 +50,7 @@ class LoopConfig:
     calib_seed: int = 1
     check_seed: int = 2
     kv_blocks: int = 256
-    port: int = 8011
+    port: int | None = None  # None: a free loopback port
     sweep: SweepPlan = field(default_factory=SweepPlan)
     warehouse: Any = None  # a Warehouse, or None to skip storing
 
@@ -79,10 +80,10 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
     data = cfg.out / "datasets"
     seen_ds = make_dataset("cpu-agent", sessions=cfg.calib_sessions, seed=cfg.calib_seed, root=data)
     check_ds = make_dataset("cpu-chat", sessions=cfg.check_sessions, seed=cfg.check_seed, root=data)
-    vs = VllmSettings(model.resolve(), port=cfg.port, kv_blocks=cfg.kv_blocks,
+    vs = VllmSettings(model.resolve(), port=cfg.port or free_port(), kv_blocks=cfg.kv_blocks,
                       max_model_len=cfg.sweep.max_model_len)
     opts = replay_options()
-    say(f"starting vLLM on 127.0.0.1:{cfg.port} (log {cfg.out / 'vllm.log'}) ...")
+    say(f"starting vLLM on 127.0.0.1:{vs.port} (log {cfg.out / 'vllm.log'}) ...")
     with running_vllm(py, vs, cfg.out / "vllm.log") as h:
         say(f"vLLM ready: {h.num_blocks} KV blocks × {h.block_size} tokens")
         ep = EndpointSpec(h.url, h.model, "vllm", None, h.num_blocks, h.block_size)

