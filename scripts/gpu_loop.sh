@@ -6,7 +6,8 @@
 #
 # MODEL_DIR is a local Hugging Face model folder (no weights are downloaded). The engine must be importable by
 # $ENGINE_PYTHON (default: python3 on PATH). Environment knobs: PORT (8000), SESSIONS (40), PRESET (gpu-<engine>),
-# OUT (outputs/gpu_loop/<UTC stamp>), MAX_BATCHED (8192), KV_BLOCKS (unset: the engine sizes its cache; vLLM reports it in /metrics),
+# OUT (outputs/gpu_loop/<UTC stamp>), MAX_BATCHED (8192), SWEEP (agenttrace calibrate options),
+# KV_BLOCKS (unset: the engine sizes its cache; vLLM reports it in /metrics),
 # BLOCK (tokens per KV block: vLLM's GPU default 16; SGLang's radix cache is token-granular, use 1).
 # The engine runs in its own process group and is stopped on exit, error or Ctrl-C.
 set -euo pipefail
@@ -18,6 +19,7 @@ SESSIONS=${SESSIONS:-40}
 PRESET=${PRESET:-gpu-$ENGINE}
 BLOCK=${BLOCK:-16}
 MAXB=${MAX_BATCHED:-8192}  # prefill tokens per step, given to the engine and to the preset
+SWEEP=${SWEEP:---prompt-sizes 128,1024,4096,8192,16000 --concurrency 1,4,16,64}  # agenttrace calibrate options
 PY=${ENGINE_PYTHON:-python3}
 OUT=${OUT:-outputs/gpu_loop/$(date -u +%Y%m%d-%H%M%S)}
 AT=.venv/bin/agenttrace
@@ -67,8 +69,9 @@ A=${DS[0]}
 B=${DS[1]}
 
 $AT replay --input "$A" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_A.json"
+# shellcheck disable=SC2086  # SWEEP is a list of options
 $AT calibrate --url "$URL" --model served --name "$PRESET" --output "$OUT/presets/$PRESET.json" "${geo[@]}" \
-  --prompt-sizes 128,1024,4096,8192,16000 --concurrency 1,4,16,64 --max-model-len 16384 --max-batch-tokens "$MAXB"
+  --max-model-len 16384 --max-batch-tokens "$MAXB" $SWEEP
 $AT replay --input "$B" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_B_engine.json"
 stop; trap - EXIT
 
