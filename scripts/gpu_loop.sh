@@ -50,10 +50,14 @@ echo "waiting for $ENGINE on $URL (log $OUT/engine.log) ..."
 for _ in $(seq 900); do curl -sf "$URL/health" >/dev/null && break; sleep 1; done
 curl -sf "$URL/health" >/dev/null || { echo "$ENGINE did not start; see $OUT/engine.log" >&2; exit 1; }
 
-# KV geometry: vLLM reports it; for SGLang pass KV_BLOCKS (its max_total_num_tokens / BLOCK) for the prediction
-if [ -z "${KV_BLOCKS:-}" ] && [ "$ENGINE" = vllm ]; then
-  KV_BLOCKS=$(curl -s "$URL/metrics" | sed -n 's/.*vllm:cache_config_info{.*num_gpu_blocks="\([0-9]*\)".*/\1/p' | head -1)
-  BLOCK=$(curl -s "$URL/metrics" | sed -n 's/.*vllm:cache_config_info{.*block_size="\([0-9]*\)".*/\1/p' | head -1)
+# KV geometry: vLLM reports what it really uses (its CPU build, for one, picks 128-token blocks); for SGLang pass
+# KV_BLOCKS (its max_total_num_tokens / BLOCK) for the prediction
+if [ "$ENGINE" = vllm ]; then
+  info=$(curl -s "$URL/metrics" | grep '^vllm:cache_config_info{' || true)
+  n=$(sed -n 's/.*[{,]num_gpu_blocks="\([0-9]*\)".*/\1/p' <<<"$info")
+  b=$(sed -n 's/.*[{,]block_size="\([0-9]*\)".*/\1/p' <<<"$info")
+  KV_BLOCKS=${n:-${KV_BLOCKS:-}}
+  BLOCK=${b:-$BLOCK}
 fi
 geo=(); [ -n "${KV_BLOCKS:-}" ] && geo=(--capacity-blocks "$KV_BLOCKS" --block-tokens "$BLOCK")
 echo "KV cache: ${KV_BLOCKS:-unknown} blocks × $BLOCK tokens"
