@@ -8,6 +8,7 @@ import typer
 
 from agenttrace_pipeline import __version__
 from agenttrace_pipeline.cli import (
+    calibrate,
     gc,
     pages,
     profiles,
@@ -45,6 +46,7 @@ app.command("replay")(replay.replay)
 app.command("serve-sim")(serve_sim.serve_sim)
 app.command("report")(report.report)
 app.command("gc")(gc.gc)
+app.command("calibrate")(calibrate.calibrate)
 
 
 def _version(value: bool) -> None:

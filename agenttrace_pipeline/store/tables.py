@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from agenttrace_pipeline.analysis.cache_study import STUDY_COLUMNS
+from agenttrace_pipeline.calibration.columns import CALIBRATION_COLUMNS, COMPARISON_COLUMNS
 from agenttrace_pipeline.fitting import schemas as fit_schemas
 from agenttrace_pipeline.replay.options import SCHEMA as REPLAY_REQUESTS
 from agenttrace_pipeline.replay.report import RUN_COLUMNS as REPLAY_RUNS
@@ -133,6 +134,14 @@ _SPECS.append(TableSpec("check_results", "run", {
     "severity": pl.String(), "description": pl.String(), "check_run_id": pl.String(), "evaluated_at": _DT} | RUN,
     "The latest verdict of every asset check per seed (NULL seed: an unpartitioned asset), copied from Dagster's "
     "event log by the benchmark_report asset."))
+
+# engine calibration (issue 13): fitted presets and the simulator-vs-engine check on unseen data
+_SPECS.append(TableSpec("engine_calibrations", "calibration", CALIBRATION_COLUMNS | RUN,
+                        "One row per calibration of the simulated engine's cost model against a real engine: the "
+                        "endpoint, its KV geometry, the fitted parameters (JSON) and the fit quality (R², residuals)."))
+_SPECS.append(TableSpec("replay_comparisons", "comparison", COMPARISON_COLUMNS | RUN,
+                        "One dataset replayed against a real engine and against the simulated engine with a "
+                        "calibrated preset: one row per side (its replay summary) with the simulator's errors."))
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in _SPECS}
 
