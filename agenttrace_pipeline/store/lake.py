@@ -70,6 +70,8 @@ class Lake:
 
     def glob(self, pattern: str) -> list[str]:
         """Paths matching ``pattern`` (under the root), sorted; temporary files are never matched."""
+        if not self.local:
+            self.fs.invalidate_cache()  # object-store listings are cached per process; other writers add files
         return sorted(p for p in self.fs.glob(self.path(pattern)) if not p.endswith(TMP_SUFFIX))
 
     def read_parquet(self, path: str) -> pl.DataFrame:
