@@ -8,7 +8,10 @@ single-object copy (readers see the old object or the new one, never half of one
 
 from __future__ import annotations
 
+import os
 import posixpath
+import re
+import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,19 @@ import polars as pl
 from fsspec.implementations.local import LocalFileSystem
 
 TMP_SUFFIX = ".tmp"
+# a staged name carries the writer's host and pid, so a killed writer's leftovers can be told from a live one's
+_HOST = re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname())[:40] or "host"
+_STAGED = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{12}" + re.escape(TMP_SUFFIX) + "$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +70,8 @@ class Lake:
 
     def glob(self, pattern: str) -> list[str]:
         """Paths matching ``pattern`` (under the root), sorted; temporary files are never matched."""
+        if not self.local:
+            self.fs.invalidate_cache()  # object-store listings are cached per process; other writers add files
         return sorted(p for p in self.fs.glob(self.path(pattern)) if not p.endswith(TMP_SUFFIX))
 
     def read_parquet(self, path: str) -> pl.DataFrame:
@@ -65,8 +83,9 @@ class Lake:
     def stage_parquet(self, df: pl.DataFrame, target: str) -> Staged:
         """Write ``df`` beside ``target`` under a hidden temporary name; :meth:`commit` moves it into place."""
         folder, name = posixpath.split(target)
-        tmp = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}")
+        tmp = posixpath.join(folder, f".{name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}")
         self.fs.makedirs(folder, exist_ok=True)
+        self.sweep_stale(target)
         try:
             with self.fs.open(tmp, "wb") as fh:
                 df.write_parquet(fh, compression="zstd", statistics=True)
@@ -74,6 +93,18 @@ class Lake:
             self.discard(Staged(tmp, target))
             raise
         return Staged(tmp, target)
+
+    def sweep_stale(self, target: str) -> list[str]:
+        """Remove the staged files of ``target`` left by a killed writer of this host (its pid is gone); return
+        them. Another host's leftovers are kept: readers never see them, and their writer may be alive."""
+        folder, name = posixpath.split(target)
+        stale = []
+        for path in self.fs.glob(posixpath.join(folder, f".{name}.*{TMP_SUFFIX}")):
+            m = _STAGED.match(posixpath.basename(path))
+            if m and m["name"] == name and m["host"] == _HOST and not _pid_alive(int(m["pid"])):
+                self.discard(Staged(path, target))
+                stale.append(path)
+        return stale
 
     def commit(self, staged: Staged) -> None:
         if self.local:

@@ -172,6 +172,10 @@ class Warehouse:
 
     # -- DuckDB, the lens ---------------------------------------------------------------------------
     def _create_views(self, conn: duckdb.DuckDBPyConnection) -> None:
+        if not self.store.local:
+            # DuckDB reads an object-store lake through the lake's own fsspec filesystem: its httpfs extension
+            # is downloaded at first use, which fails offline, and would need credentials configured twice
+            conn.register_filesystem(self.store.fs)
         conn.execute(f"SET VARIABLE {LAKE_VARIABLE} = ?", [self.store.url])
         for name, spec in TABLES.items():
             pattern = f"{name}/{spec.partition}=*/data.parquet"

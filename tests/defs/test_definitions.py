@@ -40,6 +40,7 @@ EXPECTED_CHECKS = {
     ("distribution_fits", "every_quantity_has_a_chosen_fit", True),
     ("distribution_fits", "chosen_fits_within_ks_threshold", False),
     ("generator_profiles", "profile_roundtrip_within_targets", False),
+    *((f"{name}_raw", "some_records_accepted", False) for name in SOURCE_NAMES),
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds",
                        "dataset_pages": "seeds", "replay_run": "seeds"}

@@ -37,7 +37,7 @@ def test_every_source_ingests_and_the_checks_pass(samples_only: Path):
         result = _run()
         assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {name: True for name in [*src.CHECKS, src.ACCOUNTING]}
+    assert checks == {name: True for name in [*src.CHECKS, src.ACCOUNTING, src.ACCEPTED]}
     wh = Warehouse()
     per_source = dict(wh.query("SELECT source, count(*) FROM agent_turns GROUP BY 1").rows())
     staged = dict(wh.query("SELECT source, count(*) FROM staged_turns GROUP BY 1").rows())

@@ -37,6 +37,7 @@ def _load() -> tuple[list[SourceSpec], str]:
 
 SPECS, CONFIG_ERROR = _load()
 RAW_KEYS = [dg.AssetKey(f"{s.name}_raw") for s in SPECS]
+ACCEPTED = "some_records_accepted"
 STAGED = ("staged_turns", "staged_spans", "staged_arrivals", "quarantine")
 
 
@@ -45,7 +46,10 @@ class SourceIngestConfig(dg.Config):
 
 
 def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
-    @dg.asset(name=f"{spec.name}_raw",
+    @dg.asset(name=f"{spec.name}_raw", check_specs=[dg.AssetCheckSpec(
+                  ACCEPTED, asset=f"{spec.name}_raw", blocking=False,
+                  description="The source yielded records: a source whose every record was rejected fails "
+                              "(the rejected ones are in the quarantine table).")],
               kinds={"parquet"}, description=f"Source {spec.name!r} ({spec.format}; {spec.license or 'license n/a'}) "
               "parsed into canonical turns, tool spans, arrivals and quarantined records (staged tables).")
     def _asset(context: dg.AssetExecutionContext, config: SourceIngestConfig, warehouse: WarehouseResource):
@@ -60,12 +64,20 @@ def _raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                                         pl.DataFrame([stats_row(resolved, parsed) | {"run_id": context.run.run_id}])))
         stats = summary(parsed)
         record_lineage(context, wh, input_fingerprints(resolved), files, stats["turns"] + stats["arrivals"])
-        return dg.MaterializeResult(metadata={
+        examples = quarantined_examples(parsed)
+        all_rejected = stats["records_in"] > 0 and stats["records_accepted"] == 0
+        check = dg.AssetCheckResult(
+            check_name=ACCEPTED, passed=not all_rejected,
+            description=(f"source {spec.name!r}: all {stats['records_in']} records were rejected (see the quarantine "
+                         "table; the first ones below)") if all_rejected else None,
+            metadata={"records_in": stats["records_in"], "records_accepted": stats["records_accepted"],
+                      "records_quarantined": stats["records_quarantined"], "first_rejected": examples or "none"})
+        return dg.MaterializeResult(check_results=[check], metadata={
             **{k: v for k, v in stats.items() if v is not None},
             "dagster/row_count": stats["turns"] + stats["arrivals"],
             "used_fallback": resolved.used_fallback,
             "notes": "; ".join(resolved.notes) or "none",
-            "quarantined_examples": quarantined_examples(parsed) or "none",
+            "quarantined_examples": examples or "none",
         })
 
     return _asset
