@@ -20,11 +20,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import numpy as np
 import polars as pl
 
 from agenttrace_pipeline.replay.client import Outcome, body, send
+from agenttrace_pipeline.replay.http1 import Pool
 from agenttrace_pipeline.replay.prompts import block_text
 
 SAMPLE_SCHEMA: dict[str, Any] = {
@@ -94,7 +94,9 @@ async def _run(url: str, model: str, plan: SweepPlan, api_key: str | None) -> li
     prompts = Prompts()
     rows: list[dict[str, Any]] = []
     cap = plan.capacity_tokens
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=httpx.Timeout(600.0, connect=10.0)) as c:
+    size = max([1, *plan.concurrency])
+    c = Pool(url, size, headers)
+    try:
         async def one(text: str, out: int) -> Outcome:
             return await send(c, "/v1/completions", body(model, [text], out, False), False)
 
@@ -114,6 +116,8 @@ async def _run(url: str, model: str, plan: SweepPlan, api_key: str | None) -> li
         for out in plan.output_lengths:
             for _ in range(plan.repeats):
                 rows.append(_sample("output", 1, await one(prompts.new(512), out), cap))
+    finally:
+        await c.aclose()
     return rows
 
 
