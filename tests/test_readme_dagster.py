@@ -22,7 +22,7 @@ README = settings.PROJECT_ROOT / "README.md"
 UV = shutil.which("uv") or str(settings.PROJECT_ROOT / ".tools" / "bin" / "uv")
 STATUSES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }"""
-SERVER = re.compile(r"\b(dagster dev|dg dev|agenttrace ui|\./dev ui)\b")
+SERVER = re.compile(r"(dagster dev|dg dev|agenttrace ui|\./dev ui)\b")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(UV).exists(), reason="uv is not installed")]
 
 
