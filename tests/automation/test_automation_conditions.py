@@ -13,6 +13,7 @@ from agenttrace_pipeline.definitions import defs
 from agenttrace_pipeline.defs.partitions import SEEDS
 
 SEED_ASSETS = ["synthetic_dataset", "dataset_quality", "cache_simulation", "dataset_pages", "replay_run"]
+pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # Dagster's own tester uses a beta parameter
 REPORT = dg.AssetKey("benchmark_report")  # lands with the reports work; checked when it is in the graph
 
 
