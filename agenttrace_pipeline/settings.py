@@ -14,6 +14,7 @@ All environment choices are made here so asset bodies and the CLI never read the
 | AGENTTRACE_PROFILES      | <output>/profiles (fitted profiles)       |
 | AGENTTRACE_AUTOMATION    | unset (1/true/running: schedules and sensors start RUNNING) |
 | AGENTTRACE_WEEKLY_SEEDS  | 4 (how many of the newest seeds the weekly regeneration redoes) |
+| AGENTTRACE_KEEP_RUNS     | 1 (run directories `agenttrace gc` keeps per seed) |
 """
 
 from __future__ import annotations
@@ -109,6 +110,16 @@ def weekly_seeds() -> int:
     value = os.environ.get("AGENTTRACE_WEEKLY_SEEDS", "4")
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"AGENTTRACE_WEEKLY_SEEDS={value!r}: expected a whole number >= 1")
+    return int(value)
+
+
+def keep_runs() -> int:
+    """Run directories ``agenttrace gc`` keeps per seed by default (AGENTTRACE_KEEP_RUNS, a whole number >= 0)."""
+    value = os.environ.get("AGENTTRACE_KEEP_RUNS", "").strip()
+    if not value:
+        return 1
+    if not value.isdigit():
+        raise ValueError(f"AGENTTRACE_KEEP_RUNS={value!r}: expected a whole number of run directories >= 0")
     return int(value)
 
 

@@ -8,9 +8,11 @@ import typer
 
 from agenttrace_pipeline import __version__
 from agenttrace_pipeline.cli import (
+    gc,
     pages,
     profiles,
     replay,
+    report,
     run,
     seeds,
     serve_sim,
@@ -41,6 +43,8 @@ app.command("simulate")(simulate.simulate)
 app.command("pages")(pages.pages)
 app.command("replay")(replay.replay)
 app.command("serve-sim")(serve_sim.serve_sim)
+app.command("report")(report.report)
+app.command("gc")(gc.gc)
 
 
 def _version(value: bool) -> None:

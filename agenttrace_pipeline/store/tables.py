@@ -128,6 +128,11 @@ _SPECS.append(TableSpec("replay_requests", "seed", dict(REPLAY_REQUESTS) | {"rep
 _SPECS.append(TableSpec("replay_runs", "seed", _minus(REPLAY_RUNS, "seed"),
                         "One row per replay: endpoint identity (never its key), mode, percentiles, throughput, "
                         "goodput, lateness, and the three hit rates (simulator, server counters, usage)."))
+_SPECS.append(TableSpec("check_results", "run", {
+    "asset_key": pl.String(), "check_name": pl.String(), "seed": pl.String(), "passed": pl.Boolean(),
+    "severity": pl.String(), "description": pl.String(), "check_run_id": pl.String(), "evaluated_at": _DT} | RUN,
+    "The latest verdict of every asset check per seed (NULL seed: an unpartitioned asset), copied from Dagster's "
+    "event log by the benchmark_report asset."))
 
 TABLES: dict[str, TableSpec] = {s.name: s for s in _SPECS}
 

@@ -23,6 +23,7 @@ EXPECTED_ASSETS = {
     "cache_simulation": "analysis",
     "dataset_pages": "analysis",
     "replay_run": "replay",
+    "benchmark_report": "reports",
 }
 EXPECTED_CHECKS = {
     ("mooncake_reference_traces", "reference_rows_match_trace_schema", True),

@@ -1,0 +1,1 @@
+"""Dagster definitions of the reports domain: the benchmark report over every stage."""
