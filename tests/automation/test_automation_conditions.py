@@ -41,14 +41,15 @@ def test_a_new_profile_flows_on_to_every_seed_and_stage(instance: dg.DagsterInst
         _materialized(instance, key, ["1", "2", "3"])
     if graph.has(REPORT):
         _materialized(instance, REPORT.to_user_string(), [None])
+    instance.add_dynamic_partitions(SEEDS, ["9"])  # a seed nobody materialised: it must not block the report
     settled = dg.evaluate_automation_conditions(defs=d, instance=instance)
     assert settled.total_requested == 0  # everything is up to date: nothing to do
 
     _materialized(instance, "generator_profiles", [None])  # the source-change refit wrote a new profile
     flowed = dg.evaluate_automation_conditions(defs=d, instance=instance, cursor=settled.cursor)
     for key in SEED_ASSETS:
-        assert _requested(flowed, key) == {"1", "2", "3"}, key
-    if graph.has(REPORT) and graph.get(REPORT).automation_condition is not None:
+        assert _requested(flowed, key) == {"1", "2", "3", "9"}, key
+    if graph.has(REPORT):
         assert flowed.get_num_requested(REPORT) == 1
     assert flowed.get_num_requested(dg.AssetKey("distribution_fits")) == 0  # upstream is not re-run
 
