@@ -12,6 +12,8 @@ All environment choices are made here so asset bodies and the CLI never read the
 | DAGSTER_HOME             | <project>/.dagster_home                   |
 | AGENTTRACE_OFFLINE       | unset (1/true: downloads use only the cache) |
 | AGENTTRACE_PROFILES      | <output>/profiles (fitted profiles)       |
+| AGENTTRACE_AUTOMATION    | unset (1/true/running: schedules and sensors start RUNNING) |
+| AGENTTRACE_WEEKLY_SEEDS  | 4 (how many of the newest seeds the weekly regeneration redoes) |
 | AGENTTRACE_KEEP_RUNS     | 1 (run directories `agenttrace gc` keeps per seed) |
 """
 
@@ -96,6 +98,19 @@ def user_sources_file() -> Path | None:
 
 def offline() -> bool:
     return os.environ.get("AGENTTRACE_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+def automation_running() -> bool:
+    """Whether the project's schedules and sensors start RUNNING in a fresh instance (else STOPPED)."""
+    return os.environ.get("AGENTTRACE_AUTOMATION", "").lower() in ("1", "true", "yes", "on", "running")
+
+
+def weekly_seeds() -> int:
+    """How many of the newest seed partitions the weekly regeneration redoes (AGENTTRACE_WEEKLY_SEEDS)."""
+    value = os.environ.get("AGENTTRACE_WEEKLY_SEEDS", "4")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"AGENTTRACE_WEEKLY_SEEDS={value!r}: expected a whole number >= 1")
+    return int(value)
 
 
 def keep_runs() -> int:

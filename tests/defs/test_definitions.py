@@ -44,9 +44,9 @@ EXPECTED_CHECKS = {
 }
 EXPECTED_PARTITIONED = {"synthetic_dataset": "seeds", "dataset_quality": "seeds", "cache_simulation": "seeds",
                        "dataset_pages": "seeds", "replay_run": "seeds"}
-EXPECTED_SCHEDULES = {"nightly_regeneration"}
-EXPECTED_SENSORS = {"default_seed_partition"}
-EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets"}
+EXPECTED_SCHEDULES = {"nightly_regeneration", "weekly_regeneration"}
+EXPECTED_SENSORS = {"default_seed_partition", "source_change", "automation_conditions"}
+EXPECTED_JOBS = {"materialize_all", "regenerate_synthetic_datasets", "refit_from_sources", "weekly_regeneration_job"}
 
 
 def test_definitions_snapshot():

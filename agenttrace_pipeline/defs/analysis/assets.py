@@ -36,6 +36,7 @@ class CacheSimulationConfig(dg.Config):
     partitions_def=seeds,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["synthetic_dataset"],
+    automation_condition=dg.AutomationCondition.eager(),
     kinds={"duckdb", "parquet"},
 )
 def cache_simulation(context: dg.AssetExecutionContext, config: CacheSimulationConfig,
@@ -78,6 +79,7 @@ def _ms(v: float | None) -> str:
     partitions_def=seeds,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["synthetic_dataset"],
+    automation_condition=dg.AutomationCondition.eager(),
     kinds={"html"},
 )
 def dataset_pages(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -28,7 +28,7 @@ class ReplayConfig(dg.Config):
 
 
 @dg.asset(partitions_def=seeds, backfill_policy=dg.BackfillPolicy.single_run(), deps=["synthetic_dataset"],
-          kinds={"duckdb", "parquet"})
+          kinds={"duckdb", "parquet"}, automation_condition=dg.AutomationCondition.eager())
 def replay_run(context: dg.AssetExecutionContext, config: ReplayConfig, warehouse: WarehouseResource,
                endpoint: InferenceEndpoint) -> dg.MaterializeResult:
     """Each seed's dataset replayed against the ``endpoint`` resource (default: the built-in simulated engine,

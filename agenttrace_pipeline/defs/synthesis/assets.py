@@ -36,6 +36,7 @@ def _seed(key: str) -> int:
     partitions_def=seeds,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["generator_profiles"],  # a fitted profile feeds synthesis (the run config picks which)
+    automation_condition=dg.AutomationCondition.eager(),  # a new profile regenerates every seed
     kinds={"duckdb", "parquet"},
     check_specs=[dg.AssetCheckSpec(name, asset="synthetic_dataset", blocking=True, description=desc)
                  for name, desc in CHECKS.items()],
@@ -116,6 +117,7 @@ def _write(context: dg.AssetExecutionContext, wh: Warehouse, key: str, name: str
     partitions_def=seeds,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[synthetic_dataset],
+    automation_condition=dg.AutomationCondition.eager(),
     kinds={"duckdb", "parquet"},
 )
 def dataset_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

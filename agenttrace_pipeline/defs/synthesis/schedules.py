@@ -1,7 +1,8 @@
-"""Scheduled regeneration of every seed's synthetic dataset (stopped by default: turn it on in the UI)."""
+"""Scheduled regeneration of every seed's synthetic dataset (stopped unless AGENTTRACE_AUTOMATION=1: turn it on in the UI)."""
 
 import dagster as dg
 
+from agenttrace_pipeline.defs.automation.status import schedule_status
 from agenttrace_pipeline.defs.partitions import SEEDS, seeds
 
 regenerate_job = dg.define_asset_job(
@@ -11,7 +12,7 @@ regenerate_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=regenerate_job, cron_schedule="0 3 * * *", default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(job=regenerate_job, cron_schedule="0 3 * * *", default_status=schedule_status())
 def nightly_regeneration(context: dg.ScheduleEvaluationContext):
     """Every night at 03:00, one run per seed partition (after a code or profile change, datasets follow)."""
     keys = context.instance.get_dynamic_partitions(SEEDS)
