@@ -4,7 +4,8 @@ measured samples with scipy least squares, and write it as a named preset with i
 * prefill: ``TTFT ≈ pf2·T² + pf1·T + pf0`` over batch-1 samples, ``T`` = uncached prompt tokens, all three
   terms ≥ 0. ``pf0`` absorbs what the engine spends on a request besides its prefill arithmetic (HTTP,
   tokenisation, scheduling, the first sampling step) — the cost model has no separate per-request term;
-* decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc1·u + dc2·u²`` (``u`` = KV fill) over the decode samples,
+* decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc1·u + dc2·u²`` (``u`` = KV fill) over the decode samples
+  (steps from their end-to-end time, see :func:`_decode_steps`),
   every term ≥ 0 (a step never gets cheaper with more work); the curvature ``dc2`` is fitted only when the
   samples span more than :data:`MIN_FILL_SPAN` of fill (otherwise it is 0: a parabola through a narrow band
   extrapolates wildly).
@@ -123,9 +124,8 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
                              & ((pl.col("concurrency") == 1) | (pl.col("phase") == "replay"))), "ttft_ms")
     # replay decode samples stay out: on the shared CPU their batch estimate and their steps feed back into
     # each other (a slower fitted step makes bigger simulated batches), which overshot end-to-end by ~50 %
-    dec = _medians(ok.filter((pl.col("phase") == "decode") & pl.col("step_ms").is_not_null()
-                             & pl.col("kv_fill").is_not_null() & (pl.col("completion_tokens") > 1)), "step_ms")
     pf, pq = fit_prefill(pre["uncached_tokens"].to_numpy().astype(float), pre["ttft_ms"].to_numpy().astype(float))
+    dec = _medians(_decode_steps(ok, pf), "step_ms")
     dc, dq = fit_decode(dec["concurrency"].to_numpy().astype(float),
                         dec["kv_fill"].to_numpy().astype(float) if fill_terms else None, dec["step_ms"].to_numpy().astype(float))
     floor = max(0.05, 0.5 * float(dec["step_ms"].to_numpy().min()))  # fit_decode needs >= 2 rows
@@ -137,6 +137,20 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
                      dc2=float(dc[0]), dc1=float(dc[1]), dc0=float(dc[2]), dc_batch=float(dc[3]), floor_ms=floor,
                      max_batch_tokens=float(max_batch_tokens))
     return Fit(eng, pq, dq, ok.height)
+
+
+def _decode_steps(ok: pl.DataFrame, pf: np.ndarray) -> pl.DataFrame:
+    """Decode samples with ``step_ms`` taken from the end-to-end time: (e2e − the fitted prefill of the batch's
+    prompts) / (output tokens − 1). The gaps between streamed chunks cannot be used: vLLM's CPU build delivers a
+    reply's tokens in bursts (many tokens in one network read, the first one late), so first-to-last-chunk time
+    says little about the steps, while the request's end is exact. The n requests of a decode sample start together,
+    so their prefills are counted as one prefill of n prompts."""
+    dec = ok.filter((pl.col("phase") == "decode") & pl.col("kv_fill").is_not_null()
+                    & pl.col("uncached_tokens").is_not_null() & (pl.col("completion_tokens") > 1))
+    t = (dec["uncached_tokens"] * dec["concurrency"]).to_numpy().astype(float)
+    prefill = pf[0] * t * t + pf[1] * t + pf[2]
+    step = (dec["e2e_ms"].to_numpy() - prefill) / (dec["completion_tokens"].to_numpy() - 1)
+    return dec.with_columns(step_ms=pl.Series(step)).filter(pl.col("step_ms") > 0)
 
 
 def _medians(df: pl.DataFrame, value: str) -> pl.DataFrame:

@@ -33,13 +33,16 @@ def _samples(rng: np.random.Generator, noise: float, stall_share: float = 0.0) -
             for _ in range(2 * n):
                 step = float(TRUE.decode_ms(n, fill)) * rng.lognormal(0, noise)
                 rows.append({"phase": "decode", "concurrency": n, "prompt_tokens": ctx, "cached_tokens": 0,
-                             "uncached_tokens": ctx, "completion_tokens": 128, "ttft_ms": 20.0, "e2e_ms": 20 + 127 * step,
-                             "step_ms": step, "kv_fill": fill, "error": None})
+                             "uncached_tokens": ctx, "completion_tokens": 128,
+                             # streamed in bursts: the first chunk arrives late, the end is exact
+                             "ttft_ms": 20.0 + 60 * step, "e2e_ms": float(TRUE.prefill_ms(n * ctx)) + 127 * step,
+                             "step_ms": step / 50, "kv_fill": fill, "error": None})
     df = pl.DataFrame(rows, schema=SAMPLE_SCHEMA)
     if stall_share:  # a busy shared CPU: some requests take several times as long
         stalled = rng.random(df.height) < stall_share
         df = df.with_columns(pl.when(pl.Series(stalled)).then(pl.col("ttft_ms") * 6).otherwise(pl.col("ttft_ms")),
-                             pl.when(pl.Series(stalled)).then(pl.col("step_ms") * 6).otherwise(pl.col("step_ms")))
+                             pl.when(pl.Series(stalled)).then(pl.col("step_ms") * 6).otherwise(pl.col("step_ms")),
+                             pl.when(pl.Series(stalled)).then(pl.col("e2e_ms") * 6).otherwise(pl.col("e2e_ms")))
     return df
 
 
