@@ -1,0 +1,102 @@
+"""The sending thread's scheduling priority: raised when allowed, falls back when not, restored, per thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from agenttrace_pipeline.replay import priority
+from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions
+from agenttrace_pipeline.replay.priority import sender_priority
+from agenttrace_pipeline.replay.runner import run_replay
+from agenttrace_pipeline.simserver.config import SimConfig
+from agenttrace_pipeline.simserver.serve import running_sim
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setscheduler"), reason="Linux scheduling calls")
+DATA = Path(__file__).parents[1] / "fixtures" / "replay" / "small_sessions.jsonl"
+
+
+def _state() -> tuple[int, int, int]:
+    return os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+
+
+def _may_raise_nice() -> bool:
+    return os.geteuid() == 0 or os.getpriority(os.PRIO_PROCESS, 0) <= priority.HIGH_NICE
+
+
+def test_high_sets_nice_of_this_thread_only_and_restores_it():
+    before, seen = _state(), {}
+
+    def worker() -> None:
+        with sender_priority("high") as got:
+            seen["got"], seen["inside"] = got, _state()
+            ready.set()
+            done.wait(5)
+        seen["after"] = _state()
+
+    ready, done = threading.Event(), threading.Event()
+    t = threading.Thread(target=worker)
+    t.start()
+    ready.wait(5)
+    assert _state() == before  # Linux keeps nice per thread: the main thread is untouched
+    done.set()
+    t.join()
+    if _may_raise_nice():
+        assert seen["got"] == "high" and seen["inside"][0] <= priority.HIGH_NICE
+    else:
+        assert seen["got"] == "normal" and seen["inside"] == before
+    assert seen["after"] == before
+
+
+def test_normal_changes_nothing():
+    before = _state()
+    with sender_priority("normal") as got:
+        assert got == "normal" and _state() == before
+
+
+def test_realtime_uses_fifo_and_comes_back():
+    before = _state()
+    with sender_priority("realtime") as got:
+        inside = _state()
+    assert _state() == before
+    if got == "realtime":
+        assert inside[1] & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO and inside[2] == priority.RT_PRIORITY
+    else:  # not allowed here (no CAP_SYS_NICE, or a container without real-time bandwidth)
+        assert got in ("high", "normal")
+
+
+def test_falls_back_when_not_allowed(monkeypatch):
+    def refuse(*_a: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    before = _state()
+    with sender_priority("realtime") as got:
+        assert got == ("high" if _may_raise_nice() else "normal")
+    assert _state() == before
+    monkeypatch.setattr(os, "setpriority", refuse)
+    with sender_priority("realtime") as got:
+        assert got == ("high" if before[0] <= priority.HIGH_NICE else "normal") and _state() == before
+
+
+def test_bad_level_is_refused():
+    with pytest.raises(ValueError, match="sender priority"), sender_priority("urgent"):  # type: ignore[arg-type]
+        pass
+    with pytest.raises(ValueError, match="sender_priority"):
+        ReplayOptions(sender_priority="urgent")  # type: ignore[arg-type]
+
+
+def test_replay_reports_the_level_it_ran_at():
+    before = _state()
+    cfg = SimConfig(time_scale=0.0)
+    with running_sim(cfg) as h:
+        ep = EndpointSpec(h.url, "sim", "sim")
+        normal = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4, sender_priority="normal"))
+        high = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4))
+    assert normal.summary["sender_priority"] == "normal"
+    assert high.summary["sender_priority"] == ("high" if _may_raise_nice() else "normal")
+    assert normal.requests.height == high.requests.height == 46 and high.requests["error"].null_count() == 46
+    assert _state() == before
