@@ -3,7 +3,7 @@
 * Lateness: a single-turn trace at 200 requests/s (256-token prompts, 8-token replies, fixed schedule) replayed
   by ``run_replay`` in this process against ``agenttrace serve-sim`` (real time) in its own process. Lateness is
   measured against the absolute schedule; target p99 ≤ 2 ms with no drift. ``--sender-priority`` picks the
-  sending thread's scheduling priority (``replay.priority``; default high, as the replay's).
+  sending thread's scheduling priority (``replay.priority``; default auto, as the replay's: realtime here).
 * Virtual clock: the 1,000-session default dataset (``agenttrace synthesize agentic-code --num-sessions 1000``,
   generated here unless ``--dataset`` names one) replayed through the in-process engine on a virtual clock;
   target ≤ 60 s. Also 1,000 FAST'25-like single-turn requests, which the issue asks to finish in seconds. The
@@ -11,7 +11,7 @@
   ``--capacity 25000`` gives serve-sim's default pool (slower: long queues make many more small batches).
 
 Run: ``uv run python benchmarks/bench_replay.py [--seconds 10] [--dataset PATH] [--capacity N] [--skip-virtual]
-[--sender-priority normal|high|realtime]``.
+[--sender-priority auto|normal|high|realtime]``.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the 200 req/s lateness run")
     ap.add_argument("--dataset", type=Path, help="the 1,000-session dataset (generated when absent)")
     ap.add_argument("--skip-virtual", action="store_true")
-    ap.add_argument("--sender-priority", choices=["normal", "high", "realtime"], default="high",
-                    help="scheduling priority of the sending thread (default: high, the replay's default)")
+    ap.add_argument("--sender-priority", choices=["auto", "normal", "high", "realtime"], default="auto",
+                    help="scheduling priority of the sending thread (default: auto, the replay's default: realtime "
+                    "in this fixed-schedule run)")
     ap.add_argument("--capacity", type=int, help="KV blocks of the virtual engine (default: unbounded, as "
                     "`agenttrace replay --clock virtual` without --capacity-blocks)")
     args = ap.parse_args()

@@ -6,7 +6,8 @@ than 1 ms late had woken from its timer late because the thread sat runnable in 
 send), not because the event loop was busy reading responses. A higher priority shortens that wait: nice −10 took
 p99 lateness from 1.8–2.7 ms to 0.25–0.7 ms, ``SCHED_FIFO`` to 0.15–0.25 ms (1,000 requests each, load 0.8).
 
-Levels: ``normal`` leaves the thread as it is; ``high`` sets nice −10; ``realtime`` sets ``SCHED_FIFO`` priority
+Levels (``ReplayOptions.sender_priority``, whose ``auto`` picks realtime in fixed mode and high in closed mode):
+``normal`` leaves the thread as it is; ``high`` sets nice −10; ``realtime`` sets ``SCHED_FIFO`` priority
 10 (with reset-on-fork, so threads and processes it starts run normally). Each is best effort: without the
 privilege (root, ``CAP_SYS_NICE`` or a large enough ``RLIMIT_NICE``/``RLIMIT_RTPRIO``), or off Linux, the level
 falls back (realtime → high → normal) and the level obtained is reported. Linux keeps nice and the scheduling

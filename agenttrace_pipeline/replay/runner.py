@@ -213,7 +213,7 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
         try:
             # a send late by more than a millisecond is nearly always one whose thread waited in the kernel's run
             # queue when its timer fired (see replay.priority): the sending thread runs at a raised priority
-            with sender_priority(options.sender_priority) as priority:
+            with sender_priority(options.priority_level()) as priority:
                 scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
         finally:
             gc.unfreeze()

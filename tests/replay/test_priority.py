@@ -89,14 +89,25 @@ def test_bad_level_is_refused():
         ReplayOptions(sender_priority="urgent")  # type: ignore[arg-type]
 
 
+def test_auto_is_realtime_in_fixed_mode_and_high_in_closed_mode():
+    assert ReplayOptions(mode="fixed").priority_level() == "realtime"
+    assert ReplayOptions(mode="closed").priority_level() == "high"
+    assert ReplayOptions(mode="fixed", sender_priority="normal").priority_level() == "normal"
+
+
 def test_replay_reports_the_level_it_ran_at():
     before = _state()
+    with sender_priority("realtime") as rt_here:
+        pass
     cfg = SimConfig(time_scale=0.0)
     with running_sim(cfg) as h:
         ep = EndpointSpec(h.url, "sim", "sim")
         normal = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4, sender_priority="normal"))
-        high = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4))
+        closed = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4))
+        fixed = run_replay(DATA, ep, ReplayOptions(mode="fixed", time_scale=0.02))
     assert normal.summary["sender_priority"] == "normal"
-    assert high.summary["sender_priority"] == ("high" if _may_raise_nice() else "normal")
-    assert normal.requests.height == high.requests.height == 46 and high.requests["error"].null_count() == 46
+    assert closed.summary["sender_priority"] == ("high" if _may_raise_nice() else "normal")
+    assert fixed.summary["sender_priority"] == rt_here  # realtime where allowed, else what the fallback got
+    for res in (normal, closed, fixed):
+        assert res.requests.height == 46 and res.requests["error"].null_count() == 46
     assert _state() == before
