@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def _state() -> tuple[int, int, int]:
 
 
 def _may_raise_nice() -> bool:
-    return os.geteuid() == 0 or os.getpriority(os.PRIO_PROCESS, 0) <= priority.HIGH_NICE
+    # root, already that high, or an RLIMIT_NICE soft limit of at least 20 - HIGH_NICE (see setrlimit(2))
+    soft = resource.getrlimit(resource.RLIMIT_NICE)[0]
+    allowed = soft == resource.RLIM_INFINITY or soft >= 20 - priority.HIGH_NICE
+    return os.geteuid() == 0 or os.getpriority(os.PRIO_PROCESS, 0) <= priority.HIGH_NICE or allowed
 
 
 def test_high_sets_nice_of_this_thread_only_and_restores_it():
