@@ -2,14 +2,16 @@
 
 * Lateness: a single-turn trace at 200 requests/s (256-token prompts, 8-token replies, fixed schedule) replayed
   by ``run_replay`` in this process against ``agenttrace serve-sim`` (real time) in its own process. Lateness is
-  measured against the absolute schedule; target p99 ≤ 2 ms with no drift.
+  measured against the absolute schedule; target p99 ≤ 2 ms with no drift. ``--sender-priority`` picks the
+  sending thread's scheduling priority (``replay.priority``; default auto, as the replay's: realtime here).
 * Virtual clock: the 1,000-session default dataset (``agenttrace synthesize agentic-code --num-sessions 1000``,
   generated here unless ``--dataset`` names one) replayed through the in-process engine on a virtual clock;
   target ≤ 60 s. Also 1,000 FAST'25-like single-turn requests, which the issue asks to finish in seconds. The
   engine's KV pool is unbounded, as ``agenttrace replay --clock virtual`` without ``--capacity-blocks``;
   ``--capacity 25000`` gives serve-sim's default pool (slower: long queues make many more small batches).
 
-Run: ``uv run python benchmarks/bench_replay.py [--seconds 10] [--dataset PATH] [--capacity N] [--skip-virtual]``.
+Run: ``uv run python benchmarks/bench_replay.py [--seconds 10] [--dataset PATH] [--capacity N] [--skip-virtual]
+[--sender-priority auto|normal|high|realtime]``.
 """
 
 from __future__ import annotations
@@ -39,15 +41,17 @@ def _rate_trace(path: Path, rate: float, seconds: float, output: int) -> int:
     return n
 
 
-def _lateness(tmp: Path, seconds: float) -> str:
+def _lateness(tmp: Path, seconds: float, priority: str) -> str:
     trace = tmp / "rate200.jsonl"
     n = _rate_trace(trace, 200.0, seconds, 8)
     with serve_sim() as (url, _):
         cond = conditions()
-        res = run_replay(trace, EndpointSpec(url, "sim", "sim"), ReplayOptions(mode="fixed"))
+        opts = ReplayOptions(mode="fixed", sender_priority=priority)  # type: ignore[arg-type]
+        res = run_replay(trace, EndpointSpec(url, "sim", "sim"), opts)
     s = res.summary
     late = s["lateness_ms"]
-    return (f"| lateness at 200 req/s, fixed schedule ({n:,} requests, {s['failed']} failed; {cond}) | "
+    return (f"| lateness at 200 req/s, fixed schedule, sender priority {s['sender_priority']} ({n:,} requests, "
+            f"{s['failed']} failed; {cond}) | "
             f"p50 {late['p50']:.2f} ms, p99 {late['p99']:.2f} ms, max {late['max']:.2f} ms, "
             f"drift {late['drift_ms_per_s']:.3f} ms/s | p99 ≤ 2 ms, drift 0 |")
 
@@ -78,13 +82,16 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the 200 req/s lateness run")
     ap.add_argument("--dataset", type=Path, help="the 1,000-session dataset (generated when absent)")
     ap.add_argument("--skip-virtual", action="store_true")
+    ap.add_argument("--sender-priority", choices=["auto", "normal", "high", "realtime"], default="auto",
+                    help="scheduling priority of the sending thread (default: auto, the replay's default: realtime "
+                    "in this fixed-schedule run)")
     ap.add_argument("--capacity", type=int, help="KV blocks of the virtual engine (default: unbounded, as "
                     "`agenttrace replay --clock virtual` without --capacity-blocks)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        rows.append(_lateness(tmp, args.seconds))
+        rows.append(_lateness(tmp, args.seconds, args.sender_priority))
         if not args.skip_virtual:
             fast = tmp / "fast25.jsonl"
             _rate_trace(fast, 5.0, 200.0, 64)  # 1,000 single-turn requests over 200 s

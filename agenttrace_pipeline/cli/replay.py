@@ -28,6 +28,9 @@ def replay(
     capacity_blocks: Annotated[int | None, typer.Option(min=1, help="Server KV blocks, for the simulator's prediction.")] = None,
     block_tokens: Annotated[int, typer.Option(min=1, help="Server tokens per KV block.")] = 16,
     ttft_slo_ms: Annotated[float, typer.Option(min=0, help="Goodput counts requests with TTFT under this.")] = 2000.0,
+    sender_priority: Annotated[str, typer.Option(help="Scheduling priority of the sending thread (wall clock, best "
+                                                 "effort): normal, high (nice -10), realtime (SCHED_FIFO), or auto "
+                                                 "(realtime in fixed mode, high in closed).")] = "auto",
     api_key_env: Annotated[str | None, typer.Option(help="Name of the environment variable holding the API key.")] = None,
     as_json: Annotated[Path | None, typer.Option("--json", help="Write the summary and hit rates to this file.")] = None,
 ) -> None:
@@ -46,7 +49,7 @@ def replay(
         ep = EndpointSpec(url.rstrip("/"), model, kind, key, capacity_blocks, block_tokens)
         opts = ReplayOptions(endpoint=endpoint, mode=mode, concurrency=concurrency, time_scale=time_scale,  # type: ignore[arg-type]
                              max_requests=max_requests, duration_s=duration, warmup=warmup, clock=clock,  # type: ignore[arg-type]
-                             ttft_slo_ms=ttft_slo_ms)
+                             ttft_slo_ms=ttft_slo_ms, sender_priority=sender_priority)  # type: ignore[arg-type]
     except ValueError as exc:
         fail_early(str(exc))
     for name, value, allowed in (("--endpoint", endpoint, ("chat", "completions")), ("--mode", mode, ("fixed", "closed")),
@@ -70,7 +73,8 @@ def _print(r: dict[str, Any]) -> None:
     for name in ("ttft_ms", "itl_ms", "e2e_ms", "lateness_ms"):
         p = s[name]
         out.print(f"{name:12} p50 {p['p50']:9.2f}  p90 {p['p90']:9.2f}  p99 {p['p99']:9.2f}  max {p['max']:9.2f}")
-    out.print(f"lateness drift {s['lateness_ms']['drift_ms_per_s']:.3f} ms/s{' DEGRADED' if s['degraded'] else ''}")
+    out.print(f"lateness drift {s['lateness_ms']['drift_ms_per_s']:.3f} ms/s{' DEGRADED' if s['degraded'] else ''} "
+              f"(sender priority {s['sender_priority']})")
     fmt = {k: "n/a" if h[k] is None else f"{100 * h[k]:.2f} %" for k in ("simulator", "server_counters", "usage_cached_tokens")}
     out.print(f"hit rate: simulator {fmt['simulator']}, server counters {fmt['server_counters']}, "
               f"usage cached_tokens {fmt['usage_cached_tokens']}"

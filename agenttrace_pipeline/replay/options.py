@@ -34,7 +34,11 @@ class ReplayOptions:
     sending once passed; ``max_requests`` keeps the first rows; ``warmup`` requests (first sent) are left out of
     the statistics. ``clock`` virtual drives the simulated engine in process (endpoint kind ``sim`` only).
     ``failure_policy``: after a failed turn, ``skip`` records the session's later turns as skipped (their prompts
-    would need the lost reply); ``continue`` sends them with an empty reply in its place."""
+    would need the lost reply); ``continue`` sends them with an empty reply in its place. ``sender_priority``
+    (wall clock only): the scheduling priority of the sending thread during the replay, best effort — ``high``
+    (nice −10), ``realtime`` (SCHED_FIFO), ``normal``, or ``auto`` (realtime in fixed mode, whose sends keep a
+    schedule; high in closed mode, whose thread may stay busy for the whole run); see
+    :mod:`agenttrace_pipeline.replay.priority`."""
 
     endpoint: Literal["completions", "chat"] = "completions"
     mode: Literal["fixed", "closed"] = "fixed"
@@ -52,12 +56,21 @@ class ReplayOptions:
     flush_every: int = 256
     failure_policy: Literal["skip", "continue"] = "skip"
     flush_cache: bool = False
+    sender_priority: Literal["auto", "normal", "high", "realtime"] = "auto"
 
     def __post_init__(self) -> None:
         if self.mode == "closed" and self.concurrency < 1:
             raise ValueError(f"concurrency must be >= 1 in closed mode, got {self.concurrency}")
         if self.time_scale < 0:
             raise ValueError(f"time_scale must be >= 0, got {self.time_scale}")
+        if self.sender_priority not in ("auto", "normal", "high", "realtime"):
+            raise ValueError(f"sender_priority must be auto, normal, high or realtime, got {self.sender_priority!r}")
+
+    def priority_level(self) -> Literal["normal", "high", "realtime"]:
+        """The sending thread's priority asked for: ``sender_priority`` with ``auto`` resolved by the mode."""
+        if self.sender_priority == "auto":
+            return "realtime" if self.mode == "fixed" else "high"
+        return self.sender_priority
 
 
 SCHEMA: dict[str, Any] = {

@@ -25,6 +25,7 @@ from agenttrace_pipeline.replay.client import Outcome, body, send
 from agenttrace_pipeline.replay.hitrates import Scrapes, compare
 from agenttrace_pipeline.replay.http1 import Pool
 from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult, frame
+from agenttrace_pipeline.replay.priority import sender_priority
 from agenttrace_pipeline.replay.prompts import Plan, plan
 
 LEAD_S = 0.02  # a fixed-schedule session's task starts this long before its first send
@@ -193,6 +194,7 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
     rec = Recorder(total, options.warmup, options.flush_every, sink, progress)
     t = time.perf_counter()
     sim: dict[str, Any] | None = None
+    priority: str = "normal"
     if options.clock == "virtual":
         from agenttrace_pipeline.replay.virtual import replay_virtual
 
@@ -209,7 +211,10 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
         gc.collect()
         gc.freeze()
         try:
-            scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
+            # a send late by more than a millisecond is nearly always one whose thread waited in the kernel's run
+            # queue when its timer fired (see replay.priority): the sending thread runs at a raised priority
+            with sender_priority(options.priority_level()) as priority:
+                scrapes = asyncio.run(_Run(p, endpoint, options, rec).run())
         finally:
             gc.unfreeze()
         wall = time.perf_counter() - t
@@ -218,6 +223,7 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
     summary = sm.summarise(df, wall if options.clock == "wall" else _span_s(df), options.ttft_slo_ms,
                            options.degraded_p99_ms)
     summary["replay_wall_s"] = wall
+    summary["sender_priority"] = priority
     if options.clock == "wall":
         sim = predict(p, endpoint, options)
     rates = compare(sim["hit_rate"] if sim else None, scrapes.rate(), sm.usage_rate(df))

@@ -30,3 +30,13 @@ def test_replay_cli_rejects_a_missing_key_variable(monkeypatch):
     res = CliRunner().invoke(app, ["replay", "-i", str(DATA), "--url", "virtual", "--model", "sim",
                                    "--api-key-env", "NO_SUCH_KEY"])
     assert res.exit_code == 2 and "NO_SUCH_KEY" in res.output
+
+
+def test_replay_cli_sender_priority_is_checked_and_reported():
+    args = ["replay", "-i", str(DATA), "--url", "virtual", "--model", "sim", "--kind", "sim", "--clock", "virtual",
+            "--mode", "closed", "--concurrency", "1"]
+    bad = CliRunner().invoke(app, [*args, "--sender-priority", "urgent"])
+    assert bad.exit_code == 2 and "sender_priority" in bad.output
+    ok = CliRunner().invoke(app, [*args, "--sender-priority", "realtime"])
+    assert ok.exit_code == 0, ok.output
+    assert "sender priority normal" in ok.output  # the virtual clock sends nothing over the wire: no priority change
