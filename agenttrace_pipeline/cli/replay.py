@@ -30,7 +30,7 @@ def replay(
     ttft_slo_ms: Annotated[float, typer.Option(min=0, help="Goodput counts requests with TTFT under this.")] = 2000.0,
     sender_priority: Annotated[str, typer.Option(help="Scheduling priority of the sending thread (wall clock, best "
                                                  "effort): normal, high (nice -10), realtime (SCHED_FIFO), or auto "
-                                                 "(realtime in fixed mode, high in closed).")] = "auto",
+                                                 "(= high; realtime only on request).")] = "auto",
     api_key_env: Annotated[str | None, typer.Option(help="Name of the environment variable holding the API key.")] = None,
     as_json: Annotated[Path | None, typer.Option("--json", help="Write the summary and hit rates to this file.")] = None,
 ) -> None:

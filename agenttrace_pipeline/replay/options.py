@@ -36,8 +36,8 @@ class ReplayOptions:
     ``failure_policy``: after a failed turn, ``skip`` records the session's later turns as skipped (their prompts
     would need the lost reply); ``continue`` sends them with an empty reply in its place. ``sender_priority``
     (wall clock only): the scheduling priority of the sending thread during the replay, best effort — ``high``
-    (nice −10), ``realtime`` (SCHED_FIFO), ``normal``, or ``auto`` (realtime in fixed mode, whose sends keep a
-    schedule; high in closed mode, whose thread may stay busy for the whole run); see
+    (nice −10), ``realtime`` (SCHED_FIFO), ``normal``, or ``auto`` (= high: real-time scheduling is opt-in,
+    because a real-time thread outranks everything else on the machine, the server under test included); see
     :mod:`agenttrace_pipeline.replay.priority`."""
 
     endpoint: Literal["completions", "chat"] = "completions"
@@ -69,7 +69,7 @@ class ReplayOptions:
     def priority_level(self) -> Literal["normal", "high", "realtime"]:
         """The sending thread's priority asked for: ``sender_priority`` with ``auto`` resolved by the mode."""
         if self.sender_priority == "auto":
-            return "realtime" if self.mode == "fixed" else "high"
+            return "high"
         return self.sender_priority
 
 

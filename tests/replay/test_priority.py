@@ -93,8 +93,9 @@ def test_bad_level_is_refused():
         ReplayOptions(sender_priority="urgent")  # type: ignore[arg-type]
 
 
-def test_auto_is_realtime_in_fixed_mode_and_high_in_closed_mode():
-    assert ReplayOptions(mode="fixed").priority_level() == "realtime"
+def test_auto_is_high_in_both_modes_and_realtime_only_on_request():
+    assert ReplayOptions(mode="fixed").priority_level() == "high"
+    assert ReplayOptions(mode="fixed", sender_priority="realtime").priority_level() == "realtime"
     assert ReplayOptions(mode="closed").priority_level() == "high"
     assert ReplayOptions(mode="fixed", sender_priority="normal").priority_level() == "normal"
 
@@ -108,7 +109,7 @@ def test_replay_reports_the_level_it_ran_at():
         ep = EndpointSpec(h.url, "sim", "sim")
         normal = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4, sender_priority="normal"))
         closed = run_replay(DATA, ep, ReplayOptions(mode="closed", concurrency=4))
-        fixed = run_replay(DATA, ep, ReplayOptions(mode="fixed", time_scale=0.02))
+        fixed = run_replay(DATA, ep, ReplayOptions(mode="fixed", time_scale=0.02, sender_priority="realtime"))
     assert normal.summary["sender_priority"] == "normal"
     assert closed.summary["sender_priority"] == ("high" if _may_raise_nice() else "normal")
     assert fixed.summary["sender_priority"] == rt_here  # realtime where allowed, else what the fallback got
