@@ -59,6 +59,12 @@ class _Conn(asyncio.Protocol):
         self._buf, self._on, self._res, self._mode, self._left = b"", on_data, None, "head", 0
         self._fut = asyncio.get_running_loop().create_future()
         assert self.transport is not None
+        if self.closed or self.transport.is_closing():
+            # closed while idle (a server drops idle keep-alive connections after a few seconds): a write would
+            # vanish and no connection_lost would follow, so the answer would be waited for until the timeout
+            self._fut.set_exception(Dropped(False))
+            fut, self._fut = self._fut, None
+            return fut
         self.transport.write(req)
         return self._fut
 

@@ -29,7 +29,7 @@ async def _request(r: asyncio.StreamReader) -> bytes:
     return await r.readexactly(n)
 
 
-def _run(handler: Handler, n_requests: int, timeout_s: float = 5.0) -> list:
+def _run(handler: Handler, n_requests: int, timeout_s: float = 5.0, gap_s: float = 0.0) -> list:
     """Serve ``handler`` (called with reader, writer and the connection's number) and send ``n_requests`` in turn."""
     async def main() -> list:
         count = 0
@@ -42,7 +42,10 @@ def _run(handler: Handler, n_requests: int, timeout_s: float = 5.0) -> list:
         server = await asyncio.start_server(on_conn, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         pool = Pool(f"http://127.0.0.1:{port}", 4)
-        outs = [await send(pool, "/v1/completions", body("m", ["hi"], 3, False), False, timeout_s) for _ in range(n_requests)]
+        outs = []
+        for _ in range(n_requests):
+            outs.append(await send(pool, "/v1/completions", body("m", ["hi"], 3, False), False, timeout_s))
+            await asyncio.sleep(gap_s)
         await pool.aclose()
         server.close()
         return outs
@@ -74,6 +77,17 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced():
         w.close()
 
     outs = _run(handler, 3)
+    assert [o.error for o in outs] == [None, None, None] and all(o.text == "abc" for o in outs)
+
+
+def test_a_connection_closed_while_idle_is_replaced_not_waited_on():
+    async def handler(r, w, _):  # as a server dropping idle keep-alive connections: the close lands between requests
+        await _request(r)
+        w.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(STREAM), STREAM))
+        await w.drain()
+        w.close()
+
+    outs = _run(handler, 3, timeout_s=2.0, gap_s=0.1)
     assert [o.error for o in outs] == [None, None, None] and all(o.text == "abc" for o in outs)
 
 
