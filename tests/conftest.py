@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,18 @@ import pytest
 from agenttrace_pipeline import settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _sources_file_env_restored():
+    """``agenttrace run --sources FILE`` sets AGENTTRACE_SOURCES for its process; a test that runs the CLI in
+    process must not hand that file to every later test (and to the subprocesses they start)."""
+    before = os.environ.get("AGENTTRACE_SOURCES")
+    yield
+    if before is None:
+        os.environ.pop("AGENTTRACE_SOURCES", None)
+    else:
+        os.environ["AGENTTRACE_SOURCES"] = before
 
 
 @pytest.fixture
