@@ -1,10 +1,18 @@
 """Engine cost model: how long prefill and decode take, shared by the cache simulation and a simulated server.
 
-* one prefill step: ``pf2·T² + pf1·T + pf0`` ms, ``T`` = the uncached prompt tokens in the step (cached
-  tokens cost nothing; a step holds at most ``max_batch_tokens``, so long prompts take several), plus
-  moving host-tier hits to the device: ``host tokens × kv_bytes_per_token / host_gbps``;
-* one decode step: ``max(floor, dc2·u² + dc1·u + dc0 + dc_batch·(batch − 1))`` ms, ``u`` = KV-cache fill
-  (0..1), ``batch`` = requests decoding together.
+* one prefill step: ``pf2·T² + pf1·T + pf0 + pf_ctx·A/1000`` ms, ``T`` = the uncached prompt tokens in the
+  step (a step holds at most ``max_batch_tokens``, so long prompts take several), ``A`` = the sum over the
+  step's chunks of chunk tokens × tokens before the chunk (the attention over an already cached or computed
+  prefix: cached tokens are not recomputed, but every new token still reads them), plus moving host-tier hits
+  to the device: ``host tokens × kv_bytes_per_token / host_gbps``;
+* one decode step: ``max(floor, dc2·u² + dc1·u + dc0 + dc_batch·(batch − 1) + dc_ctx·C/1000)`` ms, ``u`` =
+  KV-cache fill (0..1), ``batch`` = requests decoding together, ``C`` = their context tokens (prompt plus
+  generated: what the step's attention reads);
+* ``request_ms`` per request outside the steps (HTTP, tokenising, the engine's input and output processing):
+  a request reaches the scheduler that long after it arrives.
+
+The three context and request terms are 0 in the GPU baseline (which has no such terms); calibrated presets fit
+them (see :mod:`agenttrace_pipeline.calibration.fit`).
 
 Presets: ``gpu-uncalibrated`` is the published uncalibrated baseline of Dynamo's offline replay (REFERENCE
 §7: prefill 4.21e-7·T² + 0.0152·T + 16.5 ms, decode −25.74·u² + 54.01·u + 5.74 ms, floor 1 ms; it has no
@@ -41,14 +49,21 @@ class EngineCost:
     kv_bytes_per_token: float = 131072.0  # 128 KiB: a 7-8B model in 16-bit (32 layers × 8 KV heads × 128 × 2 × 2)
     host_gbps: float = 25.0  # host<->device bandwidth, GB/s (PCIe 4.0 x16 effective)
     max_batch_tokens: float = 8192.0  # prefill tokens per step (vLLM's max_num_batched_tokens); 0 = no limit
+    pf_ctx: float = 0.0  # ms per 1,000 (uncached token × prefix token) pairs a prefill step attends
+    dc_ctx: float = 0.0  # ms per decode step per 1,000 context tokens of the decoding requests
+    request_ms: float = 0.0  # per request, outside the steps: time from arrival to the scheduler
 
-    def prefill_ms(self, uncached_tokens: float | np.ndarray) -> float | np.ndarray:
+    def prefill_ms(self, uncached_tokens: float | np.ndarray, attended: float | np.ndarray = 0.0) -> float | np.ndarray:
+        """One prefill step of ``uncached_tokens`` whose chunks attend ``attended`` (tokens × prefix tokens)."""
         t = np.asarray(uncached_tokens, np.float64)
-        return self.pf2 * t * t + self.pf1 * t + self.pf0
+        return self.pf2 * t * t + self.pf1 * t + self.pf0 + self.pf_ctx * np.asarray(attended, np.float64) / 1e3
 
-    def decode_ms(self, batch: float | np.ndarray, fill: float | np.ndarray) -> float | np.ndarray:
+    def decode_ms(self, batch: float | np.ndarray, fill: float | np.ndarray,
+                  context: float | np.ndarray = 0.0) -> float | np.ndarray:
+        """One decode step of ``batch`` requests at KV fill ``fill`` reading ``context`` tokens in all."""
         u = np.asarray(fill, np.float64)
-        step = self.dc2 * u * u + self.dc1 * u + self.dc0 + self.dc_batch * (np.asarray(batch) - 1)
+        step = (self.dc2 * u * u + self.dc1 * u + self.dc0 + self.dc_batch * (np.asarray(batch) - 1)
+                + self.dc_ctx * np.asarray(context, np.float64) / 1e3)
         return np.maximum(self.floor_ms, step)
 
     def transfer_ms(self, host_tokens: float) -> float:
@@ -57,7 +72,8 @@ class EngineCost:
     def params(self) -> np.ndarray:
         """The kernel's parameter vector (order of ``eventloop.E_*``)."""
         return np.array([self.pf2, self.pf1, self.pf0, self.dc2, self.dc1, self.dc0, self.dc_batch, self.floor_ms,
-                         self.kv_bytes_per_token, self.host_gbps, self.max_batch_tokens], np.float64)
+                         self.kv_bytes_per_token, self.host_gbps, self.max_batch_tokens, self.pf_ctx, self.dc_ctx,
+                         self.request_ms], np.float64)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -41,15 +41,15 @@ N_Q = 10
 # reqf rows (float64)
 F_TIME, F_DELAY = range(2)
 # ep engine parameters
-E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH = range(11)
+E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH, E_PFCTX, E_DCCTX, E_REQ = range(14)
 # lp loop parameters
 L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED, L_CHUNKED = range(9)
 # out rows (float64 per request)
 O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
 N_OUT = 7
 # rep columns (float64 per replica)
-RP_DECODING, RP_ACTIVE, RP_NREQ, RP_BUSY = range(4)
-N_RP = 4
+RP_DECODING, RP_ACTIVE, RP_NREQ, RP_BUSY, RP_CTX = range(5)
+N_RP = 5
 # ctl (int64)
 C_HSIZE, C_SEQ, C_RR, C_NEXT_SESS, C_DONE = range(5)
 
@@ -61,23 +61,31 @@ def seed_rng(seed):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def prefill_ms(t, ep):
-    return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0]
+def prefill_ms(t, ep, attended=0.0):
+    return ep[E_PF2] * t * t + ep[E_PF1] * t + ep[E_PF0] + ep[E_PFCTX] * attended / 1e3
 
 
 @njit(cache=True, nogil=True, inline="always")
-def prefill_alone_ms(t, ep):
-    """Prefill of ``t`` uncached tokens with the engine to itself: steps of at most ``max_batch_tokens``."""
+def prefill_alone_ms(t, prefix, ep):
+    """Prefill of ``t`` uncached tokens after ``prefix`` cached ones with the engine to itself: steps of at most
+    ``max_batch_tokens`` (their attended pairs add up to ``t·(prefix + t/2)`` however the prompt is cut)."""
     cap = ep[E_BATCH] if ep[E_BATCH] > 0 else max(t, 1.0)
     full = np.floor(t / cap)
     rest = t - full * cap
-    ms = full * prefill_ms(cap, ep)
+    ms = full * prefill_ms(cap, ep) + ep[E_PFCTX] * t * (prefix + t / 2) / 1e3
     return ms + prefill_ms(rest, ep) if rest > 0 or full == 0 else ms
 
 
 @njit(cache=True, nogil=True, inline="always")
-def decode_ms(batch, u, ep):
-    return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1))
+def decode_ms(batch, u, ep, context=0.0):
+    return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1)
+               + ep[E_DCCTX] * context / 1e3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def decode_context(r, req):
+    """Tokens request ``r`` holds while it decodes, on average: its prompt and half its reply."""
+    return req[Q_PTOK, r] + req[Q_OUT, r] / 2
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -161,14 +169,16 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep,
 
 @njit(cache=True, nogil=True, inline="always")
 def first_token(r, now, req, st, cp, ep, rep, out):
-    """Request ``r``'s prefill ended at ``now``: decode starts; returns its end time."""
+    """Request ``r``'s prefill ended at ``now``: decode starts; returns its end time. Its first token and end
+    are ``request_ms`` later (time outside the steps)."""
     rs = st[4]
     k = int(out[O_REP, r])
     rep[k, RP_DECODING] += 1
+    rep[k, RP_CTX] += decode_context(r, req)
     u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
-    itl = decode_ms(rep[k, RP_DECODING], u, ep)
-    out[O_FIRST, r], out[O_ITL, r] = now, itl
-    out[O_DONE, r] = now + max(req[Q_OUT, r] - 1, 0) * itl
+    itl = decode_ms(rep[k, RP_DECODING], u, ep, rep[k, RP_CTX])
+    out[O_FIRST, r], out[O_ITL, r] = now + ep[E_REQ], itl
+    out[O_DONE, r] = now + ep[E_REQ] + max(req[Q_OUT, r] - 1, 0) * itl
     return out[O_DONE, r]
 
 
@@ -179,6 +189,7 @@ def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, r
     k = int(out[O_REP, r])
     rep[k, RP_ACTIVE] -= 1
     rep[k, RP_DECODING] -= 1
+    rep[k, RP_CTX] -= decode_context(r, req)
     if lp[L_VLLM] <= 0:
         return
     off = k * int(lp[L_NBLK])
@@ -199,7 +210,7 @@ def run_file(lo, hi, order, req, reqf, blocks, tokens, layer, st, cp, ep, lp, re
         r = order[i]
         now = reqf[F_TIME, r]
         k = start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res)
-        busy = prefill_alone_ms(req[Q_PTOK, r] - res[0] - res[1], ep) + transfer_ms(res[1], ep)
+        busy = prefill_alone_ms(req[Q_PTOK, r] - res[0] - res[1], res[0] + res[1], ep) + transfer_ms(res[1], ep)
         rep[k, RP_BUSY] += busy
         first_token(r, now + busy, req, st, cp, ep, rep, out)
         end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)

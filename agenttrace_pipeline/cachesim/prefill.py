@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from agenttrace_pipeline.cachesim.eventloop import E_BATCH, RP_BUSY, prefill_ms
+from agenttrace_pipeline.cachesim.eventloop import E_BATCH, Q_PTOK, RP_BUSY, prefill_ms
 
 Q_HEAD, Q_TAIL, Q_BUSY = range(3)
 
@@ -36,23 +36,26 @@ def enqueue(k, r, tokens, xfer_ms, pq, qnext, left, xfer):
 
 
 @njit(cache=True, nogil=True)
-def start_step(k, pq, qnext, left, xfer, ep, rep):
-    """Begin a step on idle replica ``k``; returns its duration in ms, or -1 when the queue is empty."""
+def start_step(k, pq, qnext, left, xfer, ep, rep, req):
+    """Begin a step on idle replica ``k``; returns its duration in ms, or -1 when the queue is empty. Each chunk
+    attends the prompt tokens before it (``req``'s prompt size less what is left) and half of itself."""
     r = pq[k, Q_HEAD]
     if r < 0:
         return -1.0
     cap = ep[E_BATCH] if ep[E_BATCH] > 0 else np.inf
     taken = 0.0
     extra = 0.0
+    attended = 0.0
     while r >= 0 and (taken < cap or left[r] <= 0):
         m = min(left[r], cap - taken)
+        attended += m * (req[Q_PTOK, r] - left[r] + m / 2)
         taken += m
         left[r] -= m
         extra += xfer[r]
         xfer[r] = 0.0
         r = qnext[r]
     pq[k, Q_BUSY] = 1
-    busy = prefill_ms(taken, ep) + extra
+    busy = prefill_ms(taken, ep, attended) + extra
     rep[k, RP_BUSY] += busy
     return busy
 

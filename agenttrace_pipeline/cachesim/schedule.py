@@ -110,7 +110,7 @@ def _admit(r, t, args, ep, pq, qnext, left, xfer, heap):
     k = start_request(r, t, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep, ctl, out, lay, res)
     enqueue(k, r, req[Q_PTOK, r] - res[0] - res[1], transfer_ms(res[1], ep), pq, qnext, left, xfer)
     if pq[k, Q_BUSY] == 0:
-        push(ht, hs, hp, ctl, t + start_step(k, pq, qnext, left, xfer, ep, rep), 3 * k + STEP)
+        push(ht, hs, hp, ctl, t + start_step(k, pq, qnext, left, xfer, ep, rep, req), 3 * k + STEP)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -122,7 +122,7 @@ def _step_done(k, t, args, ep, pq, qnext, left, xfer, heap):
     while r >= 0:
         push(ht, hs, hp, ctl, first_token(r, t, req, st, cp, ep, rep, out), 3 * r + END)
         r = pop_done(k, pq, qnext, left)
-    busy = start_step(k, pq, qnext, left, xfer, ep, rep)
+    busy = start_step(k, pq, qnext, left, xfer, ep, rep, req)
     if busy >= 0:
         push(ht, hs, hp, ctl, t + busy, 3 * k + STEP)
 

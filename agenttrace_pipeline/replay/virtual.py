@@ -4,7 +4,8 @@ The same :class:`~agenttrace_pipeline.simserver.engine.Engine` and text rule as 
 request's prompt is synthesised exactly as for a wall-clock replay and tokenised by the server's byte rule;
 its reply is the engine's. Time jumps from one iteration's end to the next, and over runs of identical
 decode-only iterations up to the next arrival (:meth:`Engine.decode_run`), so a replay takes seconds however
-long the trace lasts. Times in the records are virtual milliseconds; lateness is 0 by construction.
+long the trace lasts. Times in the records are virtual milliseconds; lateness is 0 by construction. A request reaches the scheduler
+the preset's ``request_ms`` after it is sent (its heap time); its records count from when it was sent.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
     cfg = config or SimConfig(model=ep.model, capacity_blocks=ep.capacity_blocks, block_tokens=ep.block_tokens,
                               max_waiting=1 << 30)
     eng = cfg.build()
+    pre = eng.cost.request_ms
     w = p.workload
     hist: dict[int, list[str]] = {}
     heap: list[tuple[float, int, int, int]] = []  # (arrival ms, tie, session, turn position)
     n_sess = len(p.sessions)
     next_sess = min(opt.concurrency, n_sess) if opt.mode == "closed" else n_sess
     for s in range(next_sess):
-        heap.append((0.0 if opt.mode == "closed" else p.start_ms(s) * opt.time_scale, s, s, 0))
+        heap.append(((0.0 if opt.mode == "closed" else p.start_ms(s) * opt.time_scale) + pre, s, s, 0))
     heapq.heapify(heap)
     tie = n_sess
     itl: dict[int, list[float]] = {}
@@ -52,9 +54,10 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
         if not done:
             return
         s, pos, row, expected, warm = meta.pop(seq.rid)
-        rec.add({"row": row, "session": s, "turn": int(w.turn[row]), "warmup": warm, "target_ms": seq.arrival_ms,
-                 "sent_ms": seq.arrival_ms, "lateness_ms": 0.0, "ttft_ms": seq.first_ms - seq.arrival_ms,
-                 "e2e_ms": t - seq.arrival_ms, "itl_ms": itl.pop(seq.rid), "expected_prompt_tokens": expected,
+        sent = seq.arrival_ms - pre  # it reached the scheduler request_ms after it was sent
+        rec.add({"row": row, "session": s, "turn": int(w.turn[row]), "warmup": warm, "target_ms": sent,
+                 "sent_ms": sent, "lateness_ms": 0.0, "ttft_ms": seq.first_ms - sent,
+                 "e2e_ms": t - sent, "itl_ms": itl.pop(seq.rid), "expected_prompt_tokens": expected,
                  "prompt_tokens": seq.n_prompt, "completion_tokens": seq.generated, "cached_tokens": seq.cached_tokens,
                  "finish_reason": "length", "status": 200, "error": None})
         hist[s].append(seq.reply)
@@ -62,9 +65,9 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
             last[s] = seq
         tie += 1
         if pos + 1 < len(p.sessions[s]):
-            heapq.heappush(heap, (t + float(w.delay[p.sessions[s][pos + 1]]) * opt.time_scale, tie, s, pos + 1))
+            heapq.heappush(heap, (t + float(w.delay[p.sessions[s][pos + 1]]) * opt.time_scale + pre, tie, s, pos + 1))
         elif opt.mode == "closed" and next_sess < n_sess:
-            heapq.heappush(heap, (t, tie, next_sess, 0))
+            heapq.heappush(heap, (t + pre, tie, next_sess, 0))
             next_sess += 1
 
     now, rid = 0.0, 0
@@ -75,8 +78,8 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
         while heap and heap[0][0] <= now:
             t, _, s, pos = heapq.heappop(heap)
             row = p.sessions[s][pos]
-            if limit is not None and t > limit:
-                _drop_rest(p, s, pos, rec, t)
+            if limit is not None and t - pre > limit:
+                _drop_rest(p, s, pos, rec, t - pre)
                 continue
             texts = hist.setdefault(s, [])
             texts.append(p.text(row))

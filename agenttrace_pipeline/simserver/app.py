@@ -86,6 +86,9 @@ class SimApp:
         if cfg.spike_rate and rng.random() < cfg.spike_rate:
             await asyncio.sleep(cfg.spike_ms / 1000)
         cut = bool(cfg.cut_rate) and rng.random() < cfg.cut_rate
+        pre = self.loop.engine.cost.request_ms * cfg.time_scale  # the request's time before the scheduler
+        if pre > 0:
+            await asyncio.sleep(pre / 1000)
         self._n += 1
         ch = _Channel()
         seq = Seq(self._n, tokenize(p.text), p.max_tokens, reply_text(cfg.seed, self._n, p.max_tokens), sink=ch.push)

@@ -12,14 +12,14 @@ from agenttrace_pipeline.simserver.pool import BlockPool
 @dataclass(frozen=True)
 class SimConfig:
     """``capacity_blocks`` of ``block_tokens`` tokens (None = infinite), eviction ``policy``, ``engine`` preset
-    (name or JSON path), batching limits, queue limit (429 past it), ``time_scale`` (wall seconds per modelled
+    (name, JSON path, or an :class:`EngineCost`), batching limits, queue limit (429 past it), ``time_scale`` (wall seconds per modelled
     second; 0 = as fast as possible), request-size limit, and fault injection rates (per request)."""
 
     model: str = "sim"
     capacity_blocks: int | None = 25_000
     block_tokens: int = 16
     policy: str = "lru"
-    engine: str = "gpu-uncalibrated"
+    engine: str | EngineCost = "gpu-uncalibrated"
     max_seqs: int = 256
     max_batch_tokens: int | None = None
     watermark: float = 0.01

@@ -11,8 +11,9 @@ One iteration (:meth:`Engine.schedule`, then :meth:`Engine.complete` at its end)
 * **preemption** — when the running requests' blocks (prompt plus generated tokens) outgrow the pool, the
   request admitted last is preempted by recompute: its pins are dropped and it waits at the head of the
   queue, to be looked up again and prefill its prompt and the tokens generated so far;
-* **time** — ``prefill_ms(T)`` for the ``T`` uncached tokens of the step plus ``decode_ms(batch, usage)``
-  when it decodes (:class:`~agenttrace_pipeline.cachesim.cost_model.EngineCost`, shared with the offline
+* **time** — ``prefill_ms(T, A)`` for the ``T`` uncached tokens of the step (``A``: each chunk's tokens times
+  the tokens before it plus half the chunk) plus ``decode_ms(batch, usage, C)`` when it decodes (``C``: the decoding requests'
+  prompt and generated tokens) (:class:`~agenttrace_pipeline.cachesim.cost_model.EngineCost`, shared with the offline
   simulation); cached tokens cost nothing.
 
 The clock is the caller's: the HTTP server sleeps to each iteration's absolute deadline, the virtual-clock
@@ -186,22 +187,25 @@ class Engine:
         self._decode = [s for s in self.running if s.todo == 0]
         budget = self.budget - len(self._decode)
         self._plan = []
-        tokens = 0
+        tokens, attended = 0, 0.0
         for s in self.running:
             if s.todo and budget > 0:
                 take = min(s.todo, budget)
                 self._plan.append((s, take))
                 budget -= take
                 tokens += take
-        ms = float(self.cost.prefill_ms(tokens)) if self._plan else 0.0
+                attended += take * (s.n_prompt + s.generated - s.todo + take / 2)
+        cost = self.cost
+        ms = float(cost.prefill_ms(tokens, attended)) if self._plan else 0.0
         if self._decode:
-            ms += float(self.cost.decode_ms(len(self._decode), self.pool.usage))
+            ctx = sum(s.n_prompt + s.generated for s in self._decode) if cost.dc_ctx else 0
+            ms += float(cost.decode_ms(len(self._decode), self.pool.usage, ctx))
         return ms
 
     def decode_run(self) -> int:
         """How many identical decode-only iterations may be taken at once from the planned one (>= 1)."""
-        if self._plan or not self._decode or len(self._decode) != len(self.running):
-            return 1
+        if self._plan or not self._decode or len(self._decode) != len(self.running) or self.cost.dc_ctx:
+            return 1  # (with a context term every step is longer than the one before)
         left = min(s.max_tokens - s.generated for s in self._decode)
         cap = self.pool.capacity
         if cap is None or left <= 1:

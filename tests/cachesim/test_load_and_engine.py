@@ -121,3 +121,23 @@ def test_decode_steps_slow_down_as_more_requests_decode_together():
                    engine=eng).runs[0]
     # each arrives while the earlier ones still decode: the i-th decodes in a batch of i + 1
     np.testing.assert_allclose(run.per_request["itl_ms"], [eng.decode_ms(b, 0.0) for b in (1, 2, 3, 4)])
+
+
+CTX = EngineCost(name="ctx", pf2=0.0, pf1=0.01, pf0=2.0, pf_ctx=0.02, dc0=1.0, dc_batch=0.1, dc_ctx=0.5,
+                 request_ms=7.0, floor_ms=0.1, max_batch_tokens=1024.0)
+
+
+def test_context_terms_and_request_time_in_the_offline_simulation():
+    """A calibrated preset's attention and per-request terms time the offline run as they do the simulated server."""
+    rows = [{"input_length": 2048, "output_length": 11, "hash_ids": [1, 2, 3, 4], "timestamp": 0.0},
+            {"input_length": 3072, "output_length": 11, "hash_ids": [1, 2, 3, 4, 5, 6], "timestamp": 60_000.0}]
+    w = Workload.from_rows(rows, block_size=512)
+    run = simulate(w, load="open", capacity=None, theoretical=False, engine=CTX).runs[0]
+    ttft, end = run.per_request["ttft_ms"], run.per_request["end_ms"]
+    # two steps of 1,024 tokens; the pairs attended add up to 2048·(0 + 2048/2) however the prompt is cut
+    assert ttft[0] == pytest.approx(7.0 + 2 * CTX.prefill_ms(1024) + 0.02 * 2048 * 1024 / 1e3)
+    # the second prompt's first 2,048 tokens hit: its 1,024 new ones attend them and half of themselves
+    assert ttft[1] == pytest.approx(7.0 + CTX.prefill_ms(1024, 1024 * (2048 + 512)))
+    assert ttft[1] < ttft[0]
+    itl0 = CTX.decode_ms(1, 0.0, 2048 + 11 / 2)  # alone, its prompt and half its reply in the KV it reads
+    assert run.per_request["itl_ms"][0] == pytest.approx(itl0) and end[0] == pytest.approx(ttft[0] + 10 * itl0)
