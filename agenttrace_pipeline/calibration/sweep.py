@@ -41,9 +41,9 @@ class SweepPlan:
     prompt_sizes: tuple[int, ...] = (32, 128, 512, 1024, 2048, 4096)
     repeats: int = 5
     concurrency: tuple[int, ...] = (1, 2, 4, 8, 16)
-    decode_contexts: tuple[int, ...] = (64, 1024)
+    decode_contexts: tuple[int, ...] = (64, 1024, 3072)  # a multi-turn replay decodes at a few thousand
     decode_tokens: int = 128
-    decode_repeats: int = 2
+    decode_repeats: int = 3
     output_lengths: tuple[int, ...] = (8, 32, 128)
     capacity_tokens: int | None = None
     max_model_len: int = 8192

@@ -14,7 +14,12 @@ from agenttrace_pipeline.calibration.fit import fit_samples, write_preset
 from agenttrace_pipeline.calibration.sweep import SAMPLE_SCHEMA, replay_samples
 from agenttrace_pipeline.simserver.config import SimConfig
 
-TRUE = EngineCost(name="truth", pf2=2e-6, pf1=0.02, pf0=12.0, dc2=0.0, dc1=6.0, dc0=3.0, dc_batch=0.4)
+TRUE = EngineCost(name="truth", pf2=0.0, pf1=0.008, pf0=1.5, pf_ctx=0.015, request_ms=5.0,
+                  dc0=1.5, dc_batch=0.05, dc_ctx=0.2)
+
+
+def _ttft(unc: float, prefix: float) -> float:
+    return TRUE.request_ms + float(TRUE.prefill_ms(unc, unc * (prefix + unc / 2)))
 
 
 def _samples(rng: np.random.Generator, noise: float, stall_share: float = 0.0) -> pl.DataFrame:
@@ -23,20 +28,20 @@ def _samples(rng: np.random.Generator, noise: float, stall_share: float = 0.0) -
     for size in (32, 128, 512, 1024, 2048, 4096):
         for phase, unc in (("prefill_cold", size), ("prefill_warm", min(size, 128))):
             for _ in range(5):
-                t = float(TRUE.prefill_ms(unc)) * rng.lognormal(0, noise)
+                t = _ttft(unc, size - unc) * rng.lognormal(0, noise)
                 rows.append({"phase": phase, "concurrency": 1, "prompt_tokens": size, "cached_tokens": size - unc,
                              "uncached_tokens": unc, "completion_tokens": 2, "ttft_ms": t, "e2e_ms": t + 1,
                              "step_ms": 1.0, "kv_fill": size / cap, "error": None})
     for ctx in (64, 1024):
         for n in (1, 2, 4, 8, 16):
-            fill = n * (ctx + 64) / cap
             for _ in range(2 * n):
-                step = float(TRUE.decode_ms(n, fill)) * rng.lognormal(0, noise)
+                step = float(TRUE.decode_ms(n, 0.0, n * (ctx + 64))) * rng.lognormal(0, noise)
+                prefill = TRUE.request_ms + float(TRUE.prefill_ms(n * ctx, n * ctx * ctx / 2))
                 rows.append({"phase": "decode", "concurrency": n, "prompt_tokens": ctx, "cached_tokens": 0,
                              "uncached_tokens": ctx, "completion_tokens": 128,
                              # streamed in bursts: the first chunk arrives late, the end is exact
-                             "ttft_ms": 20.0 + 60 * step, "e2e_ms": float(TRUE.prefill_ms(n * ctx)) + 127 * step,
-                             "step_ms": step / 50, "kv_fill": fill, "error": None})
+                             "ttft_ms": 20.0 + 60 * step, "e2e_ms": prefill + 127 * step,
+                             "step_ms": step / 50, "kv_fill": n * (ctx + 64) / cap, "error": None})
     df = pl.DataFrame(rows, schema=SAMPLE_SCHEMA)
     if stall_share:  # a busy shared CPU: some requests take several times as long
         stalled = rng.random(df.height) < stall_share
@@ -50,10 +55,13 @@ def _samples(rng: np.random.Generator, noise: float, stall_share: float = 0.0) -
 def test_fit_recovers_the_cost_model(stalls: float) -> None:
     fit = fit_samples(_samples(np.random.default_rng(3), 0.05, stalls), name="t", source="test", max_batch_tokens=4096)
     e = fit.engine
-    for t in (32, 512, 4096):
-        assert float(e.prefill_ms(t)) == pytest.approx(float(TRUE.prefill_ms(t)), rel=0.1), t
-    for n, u in ((1, 0.01), (8, 0.25), (16, 0.5)):
-        assert float(e.decode_ms(n, u)) == pytest.approx(float(TRUE.decode_ms(n, u)), rel=0.12), (n, u)
+    for unc, prefix in ((32, 0), (512, 0), (4096, 0), (128, 3968)):  # TTFT alone: request time plus one step
+        got = e.request_ms + float(e.prefill_ms(unc, unc * (prefix + unc / 2)))
+        assert got == pytest.approx(_ttft(unc, prefix), rel=0.1), (unc, prefix)
+    for n, ctx in ((1, 100), (8, 8_000), (16, 17_000)):
+        assert float(e.decode_ms(n, 0.0, ctx)) == pytest.approx(float(TRUE.decode_ms(n, 0.0, ctx)), rel=0.12), (n, ctx)
+    assert e.dc_ctx == pytest.approx(TRUE.dc_ctx, rel=0.2) and e.pf_ctx == pytest.approx(TRUE.pf_ctx, rel=0.2)
+    assert e.request_ms == pytest.approx(TRUE.request_ms, rel=0.3) and e.pf0 == pytest.approx(e.dc0)
     assert fit.prefill.r2 > 0.95 and fit.decode.r2 > 0.9
     assert e.calibrated and e.max_batch_tokens == 4096 and "R²" in e.source
 

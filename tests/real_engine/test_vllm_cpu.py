@@ -73,7 +73,10 @@ def test_calibrated_preset_loads_and_fits(loop) -> None:
     # the quality is recorded (its value depends on how busy the shared CPU was: README, "Calibration")
     assert res.fit.prefill.n >= 6 and res.fit.decode.n >= 4 and "R²" in eng.source
     # prefill cost grows with uncached tokens: 4,096 cold tokens cost clearly more than 32
-    assert eng.prefill_ms(4096) > 1.5 * eng.prefill_ms(32), res.fit.report()
+    cold = [float(eng.prefill_ms(t, t * t / 2)) for t in (32, 4096)]
+    assert cold[1] > 1.5 * cold[0], res.fit.report()
+    # what vLLM does besides the steps, and the attention over context, are measured, not assumed
+    assert eng.request_ms > 0 and eng.pf_ctx + eng.dc_ctx > 0, res.fit.report()
 
 
 def test_unseen_data_check_is_stored_with_lineage(loop) -> None:
@@ -98,9 +101,9 @@ def test_calibrated_simulator_is_in_the_engines_range_on_unseen_data(loop) -> No
             assert 1 / 2.5 <= r["simulator"] / r["engine"] <= 2.5, r
 
 
-@pytest.mark.xfail(reason="missed on the shared 2-core machine: vLLM's API process, starved of CPU by other jobs, "
-                          "streams first tokens late and in bursts, which the cost model has no term for (README, "
-                          "'Calibration')", strict=False)
+@pytest.mark.xfail(reason="on the shared 2-core machine TTFT p50 and the end-to-end median land within a few points "
+                          "of 15 %, on either side from run to run: the sweep's fit moves with the CPU's other load "
+                          "(README, 'Calibration')", strict=False)
 def test_unseen_data_meets_the_issue_targets(loop) -> None:
     res, _, _ = loop
     missed = {r["measure"]: (round(r["engine"], 2), round(r["simulator"], 2), round(r["error"], 3))
