@@ -6,7 +6,7 @@
 #
 # MODEL_DIR is a local Hugging Face model folder (no weights are downloaded). The engine must be importable by
 # $ENGINE_PYTHON (default: python3 on PATH). Environment knobs: PORT (8000), SESSIONS (40), PRESET (gpu-<engine>),
-# OUT (outputs/gpu_loop/<UTC stamp>), MAX_BATCHED (8192), SWEEP (agenttrace calibrate options),
+# OUT (outputs/gpu_loop/<UTC stamp>), MAX_BATCHED (8192), MAX_SEQS (256), MATCH_REPLAY (0), SWEEP (agenttrace calibrate options),
 # KV_BLOCKS (unset: the engine sizes its cache; vLLM reports it in /metrics),
 # BLOCK (tokens per KV block: vLLM's GPU default 16; SGLang's radix cache is token-granular, use 1).
 # The engine runs in its own process group and is stopped on exit, error or Ctrl-C.
@@ -31,13 +31,14 @@ case "$ENGINE" in
     # --enable-prompt-tokens-details puts usage.prompt_tokens_details.cached_tokens in every response
     cmd=("$PY" -m vllm.entrypoints.openai.api_server --model "$MODEL" --served-model-name served --host 127.0.0.1
          --port "$PORT" --enable-prefix-caching --enable-prompt-tokens-details --max-model-len 16384
-         --max-num-batched-tokens "$MAXB")
+         --max-num-batched-tokens "$MAXB" --max-num-seqs "${MAX_SEQS:-256}")
     [ -n "${KV_BLOCKS:-}" ] && cmd+=(--num-gpu-blocks-override "$KV_BLOCKS")
     [ "$BLOCK" != 16 ] && cmd+=(--block-size "$BLOCK") ;;
   sglang)
     # --enable-cache-report: cached_tokens in usage; --enable-metrics: sglang:cached_tokens_total / prompt_tokens_total
     cmd=("$PY" -m sglang.launch_server --model-path "$MODEL" --served-model-name served --host 127.0.0.1
-         --port "$PORT" --enable-cache-report --enable-metrics --context-length 16384 --chunked-prefill-size "$MAXB") ;;
+         --port "$PORT" --enable-cache-report --enable-metrics --context-length 16384 --chunked-prefill-size "$MAXB"
+         --max-running-requests "${MAX_SEQS:-256}") ;;
   *) echo "engine must be vllm or sglang, got $ENGINE" >&2; exit 2 ;;
 esac
 
@@ -72,17 +73,20 @@ for name, seed in (('cpu-agent', 1), ('cpu-chat', 2)):
 A=${DS[0]}
 B=${DS[1]}
 
-$AT replay --input "$A" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_A.json"
+$AT replay --input "$A" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_A.json" \
+  --requests "$OUT/replay_A.parquet"
+# the sweep; with MATCH_REPLAY=1 the preset is then matched to replay A by simulation (calibration/refine.py)
+match=(); [ "${MATCH_REPLAY:-0}" = 1 ] && match=(--replay-requests "$OUT/replay_A.parquet" --replay-dataset "$A")
 # shellcheck disable=SC2086  # SWEEP is a list of options
 $AT calibrate --url "$URL" --model served --name "$PRESET" --output "$OUT/presets/$PRESET.json" "${geo[@]}" \
-  --max-model-len 16384 --max-batch-tokens "$MAXB" $SWEEP
+  --max-model-len 16384 --max-batch-tokens "$MAXB" --max-seqs "${MAX_SEQS:-256}" $SWEEP "${match[@]}"
 $AT replay --input "$B" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_B_engine.json"
 stop; trap - EXIT
 
 # the same unseen dataset against the simulated engine with the calibrated preset and the engine's geometry
 SIMPORT=$((PORT + 1))
 setsid $AT serve-sim --port "$SIMPORT" --engine "$OUT/presets/$PRESET.json" --capacity-blocks "${KV_BLOCKS:-25000}" \
-  --block-tokens "$BLOCK" >"$OUT/serve-sim.log" 2>&1 &
+  --block-tokens "$BLOCK" --max-seqs "${MAX_SEQS:-256}" >"$OUT/serve-sim.log" 2>&1 &
 simpg=$!
 trap 'kill -TERM -- "-$simpg" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$SIMPORT/health" >/dev/null && break; sleep 0.5; done

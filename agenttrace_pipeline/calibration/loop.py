@@ -5,8 +5,9 @@
    that eviction matters (its block size and count are read back from ``/metrics``);
 3. dataset A (profile ``cpu-agent``) replayed against it: the three hit rates (cache simulator with vLLM
    semantics at vLLM's block count, Δ server counters, usage ``cached_tokens``) and the prompt-token rule;
-4. the calibration sweep; the sweep's samples and dataset A's per-request records (TTFT against uncached
-   tokens under real load) are fitted into a named preset;
+4. the calibration sweep, fitted into a named preset (:mod:`.fit`); with ``match_replay`` the preset is then
+   matched to dataset A's replay by simulation (:mod:`.refine`). That is off by default: on the shared 2-core
+   machine what it learns from A (A's engine slowed by its own load) did not carry to B;
 5. dataset B (profile ``cpu-chat``, another seed) replayed against vLLM; vLLM is then stopped and B is
    replayed against ``serve-sim`` with the preset and vLLM's KV geometry; the two runs are compared;
 6. the calibration and the comparison written to the warehouse with lineage.
@@ -17,6 +18,7 @@ Each replay starts from an empty prefix cache (``/reset_prefix_cache``, which vL
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import polars as pl
 from agenttrace_pipeline import settings
 from agenttrace_pipeline.calibration import compare as cmp
 from agenttrace_pipeline.calibration.fit import Fit, fit_samples, write_preset
+from agenttrace_pipeline.calibration.refine import refine
 from agenttrace_pipeline.calibration.sweep import SweepPlan, replay_samples, run_sweep
 from agenttrace_pipeline.calibration.vllm_cpu import VllmSettings, ensure_model, ensure_venv, running_vllm
 from agenttrace_pipeline.calibration.workloads import make_dataset
@@ -52,6 +55,7 @@ class LoopConfig:
     kv_blocks: int = 256
     port: int | None = None  # None: a free loopback port
     sweep: SweepPlan = field(default_factory=SweepPlan)
+    match_replay: bool = False  # also match the preset to replay A by simulation (see calibration.refine)
     warehouse: Any = None  # a Warehouse, or None to skip storing
 
 
@@ -93,6 +97,13 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
         samples = pl.concat([run_sweep(h.url, h.model, plan), replay_samples(seen.requests)])
         fit = fit_samples(samples, name=cfg.preset_name, max_batch_tokens=vs.max_batched_tokens,
                           source=f"vLLM-CPU tiny Llama (2 layers, hidden 128), {h.num_blocks} blocks × {h.block_size}")
+        if cfg.match_replay:
+            m = refine(fit.engine, seen_ds, seen.requests, block_tokens=h.block_size, capacity_blocks=h.num_blocks,
+                       max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
+            fit = dataclasses.replace(fit, engine=m.engine, replay=m.to_dict())
+            say(f"matched to replay A by simulation: prefill steps × {m.prefill_load:.2f}, decode steps × "
+                f"{m.decode_load:.2f}, request {m.request_ms:.1f} ms (TTFT p10/p50/p90, e2e p10/p50/p90, per-token "
+                f"p50/p90 errors {_pcts(m.errors('before'))} → {_pcts(m.errors('after'))})")
         preset = write_preset(fit, cfg.out / "presets" / f"{cfg.preset_name}.json")
         samples.write_parquet(preset.parent / "fits" / f"{preset.stem}.samples.parquet")
         say(f"preset {preset}: {fit.engine.source}")
@@ -114,6 +125,10 @@ def _rates(r: ReplayResult) -> str:
     h = r.hit_rates
     return ", ".join(f"{k} {'n/a' if h[k] is None else f'{100 * h[k]:.2f} %'}"
                      for k in ("simulator", "server_counters", "usage_cached_tokens"))
+
+
+def _pcts(errors: list[float]) -> str:
+    return " ".join(f"{100 * e:+.0f} %" for e in errors)
 
 
 def _sha(path: Path) -> str:

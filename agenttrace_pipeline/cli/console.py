@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -32,7 +32,7 @@ out = _LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  
 err = _LazyConsole(stderr=True, soft_wrap=True)
 
 
-def fail_early(message: str, code: int = 2) -> None:
+def fail_early(message: str, code: int = 2) -> NoReturn:
     """One red line on stderr and a non-zero exit (bad arguments or environment: nothing ran)."""
     err.print(f"[red]error[/red]: {message}", highlight=False, markup=True)
     raise typer.Exit(code)

@@ -33,6 +33,8 @@ def replay(
                                                  "(= high; realtime only on request).")] = "auto",
     api_key_env: Annotated[str | None, typer.Option(help="Name of the environment variable holding the API key.")] = None,
     as_json: Annotated[Path | None, typer.Option("--json", help="Write the summary and hit rates to this file.")] = None,
+    requests_out: Annotated[Path | None, typer.Option("--requests", help="Write the per-request records to this Parquet "
+                                                      "file (agenttrace calibrate --replay-requests reads it).")] = None,
 ) -> None:
     """Replay a dataset; prints TTFT/ITL/latency percentiles, throughput, goodput, the three hit rates, lateness, errors."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -63,6 +65,8 @@ def replay(
     _print(report)
     if as_json:
         as_json.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    if requests_out:
+        res.requests.write_parquet(requests_out)
 
 
 def _print(r: dict[str, Any]) -> None:

@@ -39,7 +39,36 @@ def test_calibrate_fits_the_engine_it_measured(tmp_path: Path) -> None:
     assert (out.parent / "fits" / "fitted.samples.parquet").is_file()
 
 
+def test_calibrate_matches_a_replay_by_simulation(tmp_path: Path) -> None:
+    """With a replay's records and its dataset, the sweep's preset is matched to that replay: here the records come
+    from the same engine with slower steps and 12 ms per request outside them (an engine under load)."""
+    from agenttrace_pipeline.calibration.loop import replay_options
+    from agenttrace_pipeline.calibration.refine import scaled, simulate
+    from agenttrace_pipeline.calibration.workloads import make_dataset
+
+    truth = tmp_path / "truth.json"
+    truth.write_bytes(orjson.dumps(TRUTH.to_dict()))
+    ds = make_dataset("cpu-agent", sessions=12, seed=5, root=tmp_path / "data")
+    geo = {"block_tokens": 16, "capacity_blocks": 4096, "max_seqs": 256, "max_batch_tokens": 8192}
+    loaded = scaled(TRUTH, 1.5, 1.5, 12.0)
+    simulate(ds, loaded, options=replay_options(), **geo).write_parquet(tmp_path / "replay.parquet")
+    out = tmp_path / "out" / "matched.json"
+    with running_sim(SimConfig(engine=str(truth), capacity_blocks=4096, block_tokens=16)) as h:
+        r = CliRunner().invoke(app, ["calibrate", "--url", h.url, "--model", h.model, "--name", "matched",
+                                     "--output", str(out), "--prompt-sizes", "64,1024,4096", "--repeats", "3",
+                                     "--concurrency", "1,8", "--output-lengths", "8", "--decode-tokens", "24",
+                                     "--capacity-blocks", "4096", "--block-tokens", "16", "--max-batch-tokens", "8192",
+                                     "--replay-requests", str(tmp_path / "replay.parquet"), "--replay-dataset", str(ds)])
+    assert r.exit_code == 0, r.output
+    assert "matched to the replay" in r.output
+    report = orjson.loads((out.parent / "fits" / "matched.fit.json").read_bytes())["replay"]
+    assert max(abs(v) for v in report["error_after"].values()) < 0.1
+    assert max(abs(v) for v in report["error_before"].values()) > 0.2
+    assert load_engine(out).request_ms == pytest.approx(12.0, abs=5.0)
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (["--name", "ok", "--replay-dataset", "dataset.jsonl"], "go together"),
     (["--name", "bad name"], "--name"),
     (["--name", "ok", "--concurrency", "1,x"], "--concurrency"),
     (["--name", "ok", "--api-key-env", "AGENTTRACE_TEST_NO_SUCH_VAR"], "AGENTTRACE_TEST_NO_SUCH_VAR"),
