@@ -4,7 +4,6 @@ The screenshot goes to the pytest tmp dir and to /work/notes/screens/ when that 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,21 +12,16 @@ import polars as pl
 import pytest
 
 from agenttrace_pipeline.store.warehouse import Warehouse
+from tests.browser import chromium, needs_chromium, screenshot
 from tests.materialised_warehouse import materialised, use
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin/chromium")
-SCREENS = Path("/work/notes/screens")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _cell(page, testid: str, first: str, column: str) -> str:
@@ -74,8 +68,5 @@ def test_report_draws_and_matches_the_warehouse(browser, tmp_path_factory, monke
                 .locator("td:nth-child(3)").all_inner_texts())
     assert shown == shas and page.get_by_test_id("lineage-files-42").is_visible()
 
-    page.screenshot(path=str(tmp_path / "benchmark_report.png"), full_page=True)
-    if SCREENS.parent.is_dir():
-        SCREENS.mkdir(exist_ok=True)
-        shutil.copy(tmp_path / "benchmark_report.png", SCREENS / "benchmark_report.png")
+    screenshot(page, tmp_path, "benchmark_report.png", full_page=True)
     assert errors == []

@@ -3,7 +3,6 @@ numbers match Python's. Screenshots go to the pytest tmp dir and to /work/notes/
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +12,9 @@ import pytest
 from agenttrace_pipeline.reports import write_pages
 from agenttrace_pipeline.reports.data import load_run
 from agenttrace_pipeline.reports.simulation_page import reference_hit_rate, sample
+from tests.browser import chromium, needs_chromium, screenshot
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin/chromium")
-SCREENS = Path("/work/notes/screens")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +25,8 @@ def pages(run_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _open(browser, path: Path):
@@ -45,10 +39,7 @@ def _open(browser, path: Path):
 
 
 def _shot(page, tmp_path: Path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / name), full_page=True)
-    if SCREENS.parent.is_dir():
-        SCREENS.mkdir(exist_ok=True)
-        shutil.copy(tmp_path / name, SCREENS / name)
+    screenshot(page, tmp_path, name, full_page=True)
 
 
 def test_report_draws_charts_and_matches_quality(browser, pages: Path, tmp_path: Path) -> None:

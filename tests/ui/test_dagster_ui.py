@@ -5,7 +5,6 @@ Screenshots go to the pytest tmp dir and to /work/notes/screens/ when it exists.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,14 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, needs_chromium, screenshot
 from tests.ui.server import DagsterServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENS = Path("/work/notes/screens")
 SEEDS = ["21", "22"]
 _EDGE = r"/^M[\d.-]+,[\d.-]+C/"  # a JavaScript regex for an edge's path
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin/chromium")]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -33,23 +30,16 @@ def materialized(dagster_server: DagsterServer) -> DagsterServer:
 
 @pytest.fixture(scope="module")
 def page(materialized: DagsterServer) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+    with chromium() as browser:
         pg = browser.new_page(viewport={"width": 1400, "height": 900})
         pg.goto(materialized.url + "/assets/synthetic_dataset")
         skip = pg.get_by_role("button", name="Skip")  # Dagster's one-time "join the community" dialog
         skip.click(timeout=30_000)
         yield pg
-        browser.close()
 
 
 def _shot(page, tmp_path: Path, name: str) -> None:
-    page.screenshot(path=str(tmp_path / name))
-    if SCREENS.parent.is_dir():
-        SCREENS.mkdir(exist_ok=True)
-        shutil.copy(tmp_path / name, SCREENS / name)
+    screenshot(page, tmp_path, name)
 
 
 def _box(locator) -> dict:
