@@ -5,9 +5,10 @@
   step's chunks of chunk tokens × tokens before the chunk (the attention over an already cached or computed
   prefix: cached tokens are not recomputed, but every new token still reads them), plus moving host-tier hits
   to the device: ``host tokens × kv_bytes_per_token / host_gbps``;
-* one decode step: ``max(floor, dc2·u² + dc1·u + dc0 + dc_batch·(batch − 1) + dc_ctx·C/1000)`` ms, ``u`` =
-  KV-cache fill (0..1), ``batch`` = requests decoding together, ``C`` = their context tokens (prompt plus
-  generated: what the step's attention reads);
+* one decode step: ``max(floor, dc2·u² + dc1·u + dc0 + dc_batch·(batch − 1) + dc_ctx·K)`` ms, ``u`` =
+  KV-cache fill (0..1), ``batch`` = requests decoding together, ``K`` = Σ over them of
+  ``(c/1000)^dc_ctx_exp``, ``c`` a request's context tokens (prompt plus generated: what the step's attention
+  reads; an exponent below 1 says a token of context costs less the longer the context, as on vLLM's CPU build);
 * ``request_ms`` per request outside the steps (HTTP, tokenising, the engine's input and output processing):
   a request reaches the scheduler that long after it arrives.
 
@@ -50,8 +51,9 @@ class EngineCost:
     host_gbps: float = 25.0  # host<->device bandwidth, GB/s (PCIe 4.0 x16 effective)
     max_batch_tokens: float = 8192.0  # prefill tokens per step (vLLM's max_num_batched_tokens); 0 = no limit
     pf_ctx: float = 0.0  # ms per 1,000 (uncached token × prefix token) pairs a prefill step attends
-    dc_ctx: float = 0.0  # ms per decode step per 1,000 context tokens of the decoding requests
+    dc_ctx: float = 0.0  # ms per decode step per request with 1,000 context tokens (see ctx_units)
     request_ms: float = 0.0  # per request, outside the steps: time from arrival to the scheduler
+    dc_ctx_exp: float = 1.0  # how a request's decode attention grows with its context: (c/1000)^dc_ctx_exp
 
     def prefill_ms(self, uncached_tokens: float | np.ndarray, attended: float | np.ndarray = 0.0) -> float | np.ndarray:
         """One prefill step of ``uncached_tokens`` whose chunks attend ``attended`` (tokens × prefix tokens)."""
@@ -60,11 +62,16 @@ class EngineCost:
 
     def decode_ms(self, batch: float | np.ndarray, fill: float | np.ndarray,
                   context: float | np.ndarray = 0.0) -> float | np.ndarray:
-        """One decode step of ``batch`` requests at KV fill ``fill`` reading ``context`` tokens in all."""
+        """One decode step of ``batch`` requests at KV fill ``fill`` whose contexts make ``context`` units
+        (:meth:`ctx_units` summed over the requests)."""
         u = np.asarray(fill, np.float64)
         step = (self.dc2 * u * u + self.dc1 * u + self.dc0 + self.dc_batch * (np.asarray(batch) - 1)
-                + self.dc_ctx * np.asarray(context, np.float64) / 1e3)
+                + self.dc_ctx * np.asarray(context, np.float64))
         return np.maximum(self.floor_ms, step)
+
+    def ctx_units(self, tokens: float | np.ndarray) -> float | np.ndarray:
+        """One decoding request's context units: ``(tokens/1000)^dc_ctx_exp``."""
+        return (np.asarray(tokens, np.float64) / 1e3) ** self.dc_ctx_exp
 
     def transfer_ms(self, host_tokens: float) -> float:
         return 0.0 if self.host_gbps <= 0 else host_tokens * self.kv_bytes_per_token / (self.host_gbps * 1e9) * 1e3
@@ -73,7 +80,7 @@ class EngineCost:
         """The kernel's parameter vector (order of ``eventloop.E_*``)."""
         return np.array([self.pf2, self.pf1, self.pf0, self.dc2, self.dc1, self.dc0, self.dc_batch, self.floor_ms,
                          self.kv_bytes_per_token, self.host_gbps, self.max_batch_tokens, self.pf_ctx, self.dc_ctx,
-                         self.request_ms], np.float64)
+                         self.request_ms, self.dc_ctx_exp], np.float64)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -41,7 +41,7 @@ N_Q = 10
 # reqf rows (float64)
 F_TIME, F_DELAY = range(2)
 # ep engine parameters
-E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH, E_PFCTX, E_DCCTX, E_REQ = range(14)
+E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH, E_PFCTX, E_DCCTX, E_REQ, E_DCEXP = range(15)
 # lp loop parameters
 L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED, L_CHUNKED = range(9)
 # out rows (float64 per request)
@@ -79,13 +79,14 @@ def prefill_alone_ms(t, prefix, ep):
 @njit(cache=True, nogil=True, inline="always")
 def decode_ms(batch, u, ep, context=0.0):
     return max(ep[E_FLOOR], ep[E_DC2] * u * u + ep[E_DC1] * u + ep[E_DC0] + ep[E_DCB] * (batch - 1)
-               + ep[E_DCCTX] * context / 1e3)
+               + ep[E_DCCTX] * context)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def decode_context(r, req):
-    """Tokens request ``r`` holds while it decodes, on average: its prompt and half its reply."""
-    return req[Q_PTOK, r] + req[Q_OUT, r] / 2
+def decode_context(r, req, ep):
+    """Request ``r``'s context units while it decodes (``EngineCost.ctx_units`` of its prompt and half its reply,
+    the tokens it holds on average)."""
+    return ((req[Q_PTOK, r] + req[Q_OUT, r] / 2) / 1e3) ** ep[E_DCEXP]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -174,7 +175,7 @@ def first_token(r, now, req, st, cp, ep, rep, out):
     rs = st[4]
     k = int(out[O_REP, r])
     rep[k, RP_DECODING] += 1
-    rep[k, RP_CTX] += decode_context(r, req)
+    rep[k, RP_CTX] += decode_context(r, req, ep)
     u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
     itl = decode_ms(rep[k, RP_DECODING], u, ep, rep[k, RP_CTX])
     out[O_FIRST, r], out[O_ITL, r] = now + ep[E_REQ], itl
@@ -183,13 +184,13 @@ def first_token(r, now, req, st, cp, ep, rep, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res):
+def end_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, out, lay, res):
     """Cache the reply's full blocks and release the request's pins (vLLM semantics); free its slot."""
     bi, bt, gs, ls, rs, hist = st[0], st[1], st[2], st[3], st[4], st[5]
     k = int(out[O_REP, r])
     rep[k, RP_ACTIVE] -= 1
     rep[k, RP_DECODING] -= 1
-    rep[k, RP_CTX] -= decode_context(r, req)
+    rep[k, RP_CTX] -= decode_context(r, req, ep)
     if lp[L_VLLM] <= 0:
         return
     off = k * int(lp[L_NBLK])
@@ -213,4 +214,4 @@ def run_file(lo, hi, order, req, reqf, blocks, tokens, layer, st, cp, ep, lp, re
         busy = prefill_alone_ms(req[Q_PTOK, r] - res[0] - res[1], res[0] + res[1], ep) + transfer_ms(res[1], ep)
         rep[k, RP_BUSY] += busy
         first_token(r, now + busy, req, st, cp, ep, rep, out)
-        end_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)
+        end_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, out, lay, res)

@@ -143,7 +143,7 @@ def run_events(budget, ht, hs, hp, ctl, sess_first, sess_order, req, reqf, block
         elif kind == STEP:
             _step_done(x, t, args, ep, pq, qnext, left, xfer, heap)
         else:
-            end_request(x, t, req, blocks, tokens, layer, st, cp, lp, rep, out, lay, res)
+            end_request(x, t, req, blocks, tokens, layer, st, cp, ep, lp, rep, out, lay, res)
             nxt = req[Q_NEXT, x]
             if nxt >= 0:
                 push(ht, hs, hp, ctl, t + reqf[F_DELAY, nxt], 3 * nxt + START)

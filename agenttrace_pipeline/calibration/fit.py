@@ -5,11 +5,11 @@ measured samples with scipy least squares, and write it as a named preset with i
   ``T·(cached + T/2)`` the attention pairs, all terms ≥ 0; ``k`` is one step's fixed cost (``pf0``, set to the
   decode step's ``dc0``) plus ``request_ms``, what the engine spends on a request outside its steps (HTTP,
   tokenising, input and output processing);
-* decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc_ctx·C/1000`` (``C`` = the batch's context tokens) over the
-  decode samples (steps from their end-to-end time, see :func:`_decode_steps`), every term ≥ 0 (a step never gets
-  cheaper with more work); with ``fill_terms`` also ``dc1·u + dc2·u²`` (``u`` = KV fill; the curvature ``dc2``
-  only when the samples span more than :data:`MIN_FILL_SPAN` of fill: a parabola through a narrow band
-  extrapolates wildly).
+* decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc_ctx·Σ(c/1000)^g`` (``c`` = each request's context tokens, the
+  exponent ``g`` profiled between 0.3 and 1) over the decode samples (steps from their end-to-end time, see
+  :func:`_decode_steps`), every term ≥ 0 (a step never gets cheaper with more work); with ``fill_terms`` also
+  ``dc1·u + dc2·u²`` (``u`` = KV fill; the curvature ``dc2`` only when the samples span more than
+  :data:`MIN_FILL_SPAN` of fill: a parabola through a narrow band extrapolates wildly).
 
 The fit runs on group medians (prefill: per phase, uncached and prompt size; decode: per batch and context size),
 because single requests on a busy shared CPU stall now and then by several times their normal time. Residuals are
@@ -33,6 +33,7 @@ from scipy.optimize import least_squares
 from agenttrace_pipeline.cachesim.cost_model import EngineCost
 
 MIN_FILL_SPAN = 0.5
+CTX_EXPONENTS = tuple(float(g) for g in np.round(np.linspace(0.3, 1.0, 15), 2))  # decode context exponents tried
 PREFILL_PHASES = ("prefill_cold", "prefill_warm", "output")
 DECODE_PHASES = ("decode", "output")
 
@@ -103,18 +104,23 @@ def attended(t: np.ndarray, prefix: np.ndarray) -> np.ndarray:
 
 
 def fit_decode(batch: np.ndarray, context: np.ndarray, step: np.ndarray,
-               fill: np.ndarray | None = None) -> tuple[np.ndarray, Quality]:
-    """(dc2, dc1, dc0, dc_batch, dc_ctx) ≥ 0 of ``step ≈ dc0 + dc_batch·(batch−1) + dc_ctx·context/1000 (+ dc1·u
-    + dc2·u²)``; ``fill`` None leaves the fill terms out (0)."""
+               fill: np.ndarray | None = None) -> tuple[np.ndarray, float, Quality]:
+    """(dc2, dc1, dc0, dc_batch, dc_ctx) ≥ 0 and the exponent ``g`` of ``step ≈ dc0 + dc_batch·(batch−1) +
+    dc_ctx·batch·(context/1000)^g (+ dc1·u + dc2·u²)``, ``context`` = one request's tokens; ``fill`` None leaves the
+    fill terms out (0). ``g`` is profiled over :data:`CTX_EXPONENTS` (the best fit of each, then the best of them)."""
     if step.size < 2:
         raise ValueError(f"decode fit needs >= 2 samples, got {step.size}")
-    base = [np.ones_like(batch), batch - 1.0, context / 1e3]
     curved = fill is not None and np.ptp(fill) > MIN_FILL_SPAN
     cols = [] if fill is None else ([fill * fill] if curved else []) + [fill]
-    x = np.stack([*cols, *base], axis=1)
-    sol = _solve(x, step, np.linalg.lstsq(x, step, rcond=None)[0])
-    p = np.r_[np.zeros(2 - len(cols)), sol.x]
-    return p, _quality(x @ sol.x, step)
+    best: tuple[float, np.ndarray, float, np.ndarray] | None = None
+    for g in CTX_EXPONENTS:
+        x = np.stack([*cols, np.ones_like(batch), batch - 1.0, batch * (context / 1e3) ** g], axis=1)
+        sol = _solve(x, step, np.linalg.lstsq(x, step, rcond=None)[0])
+        if best is None or sol.cost < best[0]:
+            best = (float(sol.cost), sol.x, float(g), x)
+    assert best is not None
+    _, coef, g, x = best
+    return np.r_[np.zeros(2 - len(cols)), coef], g, _quality(x @ coef, step)
 
 
 def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_tokens: float,
@@ -124,7 +130,8 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
     * prefill, from the one-at-a-time requests: ``TTFT ≈ k + pf1·T + pf_ctx·A/1000``. The constant ``k`` is split
       into one step's fixed cost (``pf0``, set to the decode step's ``dc0``: a step's overhead is the same
       whatever it computes) and ``request_ms``, the rest: time a request spends outside the steps;
-    * decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc_ctx·C/1000`` from the decode phase's end-to-end times.
+    * decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc_ctx·Σ(c/1000)^g`` from the decode phase's end-to-end times
+      (on vLLM's CPU build ``g`` ≈ 0.7: a token of context costs less the longer the context).
 
     ``fill_terms`` False (the default) leaves out the KV-fill terms (dc1 = dc2 = 0): the simulated engine's KV
     fill counts every resident block, cached and idle ones included, so on a warm cache it sits near 1 whatever
@@ -138,9 +145,9 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
     pf, pq = fit_prefill(t, pre["ttft_ms"].to_numpy().astype(float), pre["prompt_tokens"].to_numpy().astype(float) - t)
     dec = _medians(_decode_steps(ok, pf), "step_ms")
     n = dec["concurrency"].to_numpy().astype(float)
-    ctx = n * (dec["prompt_tokens"].to_numpy().astype(float) + dec["completion_tokens"].to_numpy().astype(float) / 2)
-    dc, dq = fit_decode(n, ctx, dec["step_ms"].to_numpy().astype(float),
-                        dec["kv_fill"].to_numpy().astype(float) if fill_terms else None)
+    ctx = dec["prompt_tokens"].to_numpy().astype(float) + dec["completion_tokens"].to_numpy().astype(float) / 2
+    dc, g, dq = fit_decode(n, ctx, dec["step_ms"].to_numpy().astype(float),
+                           dec["kv_fill"].to_numpy().astype(float) if fill_terms else None)
     floor = max(0.05, 0.5 * float(dec["step_ms"].to_numpy().min()))
     pf0 = min(float(pf[2]), float(dc[2]))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -149,7 +156,7 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
             f"decode R² {dq.r2:.3f}, p50 {dq.rel_p50:.1%} p90 {dq.rel_p90:.1%})")
     eng = EngineCost(name=name, source=text, calibrated=True, pf2=0.0, pf1=float(pf[0]), pf0=pf0,
                      pf_ctx=float(pf[1]), request_ms=float(pf[2]) - pf0,
-                     dc2=float(dc[0]), dc1=float(dc[1]), dc0=float(dc[2]), dc_batch=float(dc[3]), dc_ctx=float(dc[4]),
+                     dc2=float(dc[0]), dc1=float(dc[1]), dc0=float(dc[2]), dc_batch=float(dc[3]), dc_ctx=float(dc[4]), dc_ctx_exp=g,
                      floor_ms=floor, max_batch_tokens=float(max_batch_tokens))
     return Fit(eng, pq, dq, ok.height)
 

@@ -12,9 +12,10 @@ One iteration (:meth:`Engine.schedule`, then :meth:`Engine.complete` at its end)
   request admitted last is preempted by recompute: its pins are dropped and it waits at the head of the
   queue, to be looked up again and prefill its prompt and the tokens generated so far;
 * **time** — ``prefill_ms(T, A)`` for the ``T`` uncached tokens of the step (``A``: each chunk's tokens times
-  the tokens before it plus half the chunk) plus ``decode_ms(batch, usage, C)`` when it decodes (``C``: the decoding requests'
-  prompt and generated tokens) (:class:`~agenttrace_pipeline.cachesim.cost_model.EngineCost`, shared with the offline
-  simulation); cached tokens cost nothing.
+  the tokens before it plus half the chunk) plus ``decode_ms(batch, usage, K)`` when it decodes (``K``: the
+  decoding requests' context units, ``(prompt and generated tokens / 1000)^dc_ctx_exp`` each)
+  (:class:`~agenttrace_pipeline.cachesim.cost_model.EngineCost`, shared with the offline simulation); cached
+  tokens cost nothing.
 
 The clock is the caller's: the HTTP server sleeps to each iteration's absolute deadline, the virtual-clock
 replayer just adds the duration. :meth:`Engine.decode_run` lets a virtual clock jump over a run of identical
@@ -198,7 +199,8 @@ class Engine:
         cost = self.cost
         ms = float(cost.prefill_ms(tokens, attended)) if self._plan else 0.0
         if self._decode:
-            ctx = sum(s.n_prompt + s.generated for s in self._decode) if cost.dc_ctx else 0
+            g = cost.dc_ctx_exp
+            ctx = sum(((s.n_prompt + s.generated) / 1e3) ** g for s in self._decode) if cost.dc_ctx else 0.0
             ms += float(cost.decode_ms(len(self._decode), self.pool.usage, ctx))
         return ms
 

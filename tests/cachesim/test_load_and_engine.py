@@ -124,7 +124,7 @@ def test_decode_steps_slow_down_as_more_requests_decode_together():
 
 
 CTX = EngineCost(name="ctx", pf2=0.0, pf1=0.01, pf0=2.0, pf_ctx=0.02, dc0=1.0, dc_batch=0.1, dc_ctx=0.5,
-                 request_ms=7.0, floor_ms=0.1, max_batch_tokens=1024.0)
+                 dc_ctx_exp=0.7, request_ms=7.0, floor_ms=0.1, max_batch_tokens=1024.0)
 
 
 def test_context_terms_and_request_time_in_the_offline_simulation():
@@ -139,5 +139,5 @@ def test_context_terms_and_request_time_in_the_offline_simulation():
     # the second prompt's first 2,048 tokens hit: its 1,024 new ones attend them and half of themselves
     assert ttft[1] == pytest.approx(7.0 + CTX.prefill_ms(1024, 1024 * (2048 + 512)))
     assert ttft[1] < ttft[0]
-    itl0 = CTX.decode_ms(1, 0.0, 2048 + 11 / 2)  # alone, its prompt and half its reply in the KV it reads
+    itl0 = CTX.decode_ms(1, 0.0, ((2048 + 11 / 2) / 1e3) ** 0.7)  # alone: its prompt and half its reply
     assert run.per_request["itl_ms"][0] == pytest.approx(itl0) and end[0] == pytest.approx(ttft[0] + 10 * itl0)

@@ -15,7 +15,7 @@ from agenttrace_pipeline.calibration.sweep import SAMPLE_SCHEMA, replay_samples
 from agenttrace_pipeline.simserver.config import SimConfig
 
 TRUE = EngineCost(name="truth", pf2=0.0, pf1=0.008, pf0=1.5, pf_ctx=0.015, request_ms=5.0,
-                  dc0=1.5, dc_batch=0.05, dc_ctx=0.2)
+                  dc0=1.5, dc_batch=0.05, dc_ctx=0.4, dc_ctx_exp=0.7)
 
 
 def _ttft(unc: float, prefix: float) -> float:
@@ -32,10 +32,12 @@ def _samples(rng: np.random.Generator, noise: float, stall_share: float = 0.0) -
                 rows.append({"phase": phase, "concurrency": 1, "prompt_tokens": size, "cached_tokens": size - unc,
                              "uncached_tokens": unc, "completion_tokens": 2, "ttft_ms": t, "e2e_ms": t + 1,
                              "step_ms": 1.0, "kv_fill": size / cap, "error": None})
-    for ctx in (64, 1024):
+    for ctx in (64, 1024, 3072):
         for n in (1, 2, 4, 8, 16):
+            if n * (ctx + 128) > 0.9 * cap:
+                continue  # the sweep skips what would preempt
             for _ in range(2 * n):
-                step = float(TRUE.decode_ms(n, 0.0, n * (ctx + 64))) * rng.lognormal(0, noise)
+                step = float(TRUE.decode_ms(n, 0.0, n * TRUE.ctx_units(ctx + 64))) * rng.lognormal(0, noise)
                 prefill = TRUE.request_ms + float(TRUE.prefill_ms(n * ctx, n * ctx * ctx / 2))
                 rows.append({"phase": "decode", "concurrency": n, "prompt_tokens": ctx, "cached_tokens": 0,
                              "uncached_tokens": ctx, "completion_tokens": 128,
@@ -58,11 +60,15 @@ def test_fit_recovers_the_cost_model(stalls: float) -> None:
     for unc, prefix in ((32, 0), (512, 0), (4096, 0), (128, 3968)):  # TTFT alone: request time plus one step
         got = e.request_ms + float(e.prefill_ms(unc, unc * (prefix + unc / 2)))
         assert got == pytest.approx(_ttft(unc, prefix), rel=0.1), (unc, prefix)
-    for n, ctx in ((1, 100), (8, 8_000), (16, 17_000)):
-        assert float(e.decode_ms(n, 0.0, ctx)) == pytest.approx(float(TRUE.decode_ms(n, 0.0, ctx)), rel=0.12), (n, ctx)
-    assert e.dc_ctx == pytest.approx(TRUE.dc_ctx, rel=0.2) and e.pf_ctx == pytest.approx(TRUE.pf_ctx, rel=0.2)
+    for n, ctx in ((1, 100), (8, 1_000), (4, 3_000), (16, 1_100)):  # ctx: each request's context tokens
+        got, want = (float(c.decode_ms(n, 0.0, n * c.ctx_units(ctx))) for c in (e, TRUE))
+        assert got == pytest.approx(want, rel=0.15), (n, ctx)
+    assert e.dc_ctx_exp == pytest.approx(TRUE.dc_ctx_exp, abs=0.1)  # context costs less per token as it grows
+    assert e.dc_ctx == pytest.approx(TRUE.dc_ctx, rel=0.25) and e.pf_ctx == pytest.approx(TRUE.pf_ctx, rel=0.2)
     assert e.request_ms == pytest.approx(TRUE.request_ms, rel=0.3) and e.pf0 == pytest.approx(e.dc0)
-    assert fit.prefill.r2 > 0.95 and fit.decode.r2 > 0.9
+    assert fit.prefill.r2 > 0.95
+    # R² is on the ms scale: one group whose median is a stall pulls it down though the fit holds
+    assert fit.decode.r2 > 0.9 if not stalls else fit.decode.rel_p50 < 0.05
     assert e.calibrated and e.max_batch_tokens == 4096 and "R²" in e.source
 
 

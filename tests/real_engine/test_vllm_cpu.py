@@ -101,9 +101,9 @@ def test_calibrated_simulator_is_in_the_engines_range_on_unseen_data(loop) -> No
             assert 1 / 2.5 <= r["simulator"] / r["engine"] <= 2.5, r
 
 
-@pytest.mark.xfail(reason="on the shared 2-core machine TTFT p50 and the end-to-end median land within a few points "
-                          "of 15 %, on either side from run to run: the sweep's fit moves with the CPU's other load "
-                          "(README, 'Calibration')", strict=False)
+@pytest.mark.xfail(reason="on the shared 2-core machine TTFT p50 lands a few points past 15 %: vLLM's API process "
+                          "delivers first tokens late and in bursts under load, which a one-at-a-time sweep cannot "
+                          "see (README, 'Calibration')", strict=False)
 def test_unseen_data_meets_the_issue_targets(loop) -> None:
     res, _, _ = loop
     missed = {r["measure"]: (round(r["engine"], 2), round(r["simulator"], 2), round(r["error"], 3))

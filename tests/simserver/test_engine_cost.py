@@ -9,7 +9,7 @@ from agenttrace_pipeline.simserver.engine import Engine, Seq
 from agenttrace_pipeline.simserver.pool import BlockPool
 
 COST = EngineCost(name="ctx", pf2=0.0, pf1=0.01, pf0=2.0, pf_ctx=0.02, dc0=1.0, dc_batch=0.1, dc_ctx=0.5,
-                  request_ms=7.0, floor_ms=0.1)
+                  dc_ctx_exp=0.5, request_ms=7.0, floor_ms=0.1)
 
 
 def test_prefill_chunks_attend_their_prefix_and_decode_reads_the_context() -> None:
@@ -23,7 +23,7 @@ def test_prefill_chunks_attend_their_prefix_and_decode_reads_the_context() -> No
     assert second == pytest.approx(COST.prefill_ms(500, 500 * (1000 + 250)))
     eng.complete(first + second, second)
     step = eng.schedule(first + second)  # decoding: the prompt and the one token generated so far
-    assert step == pytest.approx(COST.decode_ms(1, eng.pool.usage, 1501))
+    assert step == pytest.approx(COST.decode_ms(1, eng.pool.usage, (1501 / 1000) ** 0.5))
     assert eng.decode_run() == 1  # each step reads one token more: no run of identical steps
 
 
