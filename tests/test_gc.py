@@ -3,6 +3,7 @@ stay, nothing outside the output folder is touched, and the warehouse never poin
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
@@ -18,13 +19,18 @@ from agenttrace_pipeline.store.warehouse import Warehouse
 runner = CliRunner()
 
 
+_made = itertools.count()
+
+
 def _synthesize(out: Path, seed: int, sessions: int) -> Path:
-    """A real run directory from the generator (the seconds-resolution manifest time is made distinct)."""
+    """A real run directory from the generator. Its manifest's time has a resolution of seconds, so two directories
+    made within one second tie on it and gc orders them by the manifest file's mtime: that is set a minute apart,
+    in the order the directories are made (in every output folder, so the newest is the one made last)."""
     res = runner.invoke(app, ["synthesize", "agentic-code", "--num-sessions", str(sessions), "--seed", str(seed),
                               "--output", str(out), "--yes", "--no-pages"])
     assert res.exit_code == 0, res.output
     (d,) = [p for p in out.iterdir() if f"_{sessions}s_seed{seed}" in p.name]
-    stamp = time.time() - 3600 + len(list(out.iterdir())) * 60
+    stamp = time.time() - 3600 + next(_made) * 60
     os.utime(d / "manifest.json", (stamp, stamp))
     return d
 
