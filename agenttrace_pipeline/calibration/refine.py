@@ -5,7 +5,7 @@ same engine is slower: its API process tokenises, detokenises and streams for ev
 machine the engine shares with its clients, takes CPU from the steps. No sweep sees that, so the fitted preset
 under-predicts a replay (on the 2-core CI machine kind, TTFT and end-to-end by 30–50 %).
 
-:func:`refine` closes that gap with two knobs, found by replaying the measured dataset through the simulated
+:func:`refine` closes that gap with three knobs, found by replaying the measured dataset through the simulated
 engine on the virtual clock (the same schedule, geometry and batching limits) and minimising the squared log
 ratios of TTFT and end-to-end p10/p50/p90 and time-per-output-token p50/p90, simulated against measured (a coarse
 grid, then scipy's Nelder–Mead, bounded; the p10s tell the fixed request time from the load factors, which stretch
@@ -31,6 +31,7 @@ import polars as pl
 from scipy.optimize import minimize
 
 from agenttrace_pipeline.cachesim.cost_model import EngineCost
+from agenttrace_pipeline.replay.prompts import Plan, plan
 
 QUANTILES = (("ttft_ms", 0.1), ("ttft_ms", 0.5), ("ttft_ms", 0.9), ("e2e_ms", 0.1), ("e2e_ms", 0.5), ("e2e_ms", 0.9),
              ("tpot_ms", 0.5), ("tpot_ms", 0.9))
@@ -42,7 +43,7 @@ DECODE_FIELDS = ("dc2", "dc1", "dc0", "dc_batch", "dc_ctx", "floor_ms")
 
 @dataclass(frozen=True)
 class Refined:
-    """The refined engine, its two knobs, and the replay's quantiles: measured, before and after."""
+    """The refined engine, its three knobs, and the replay's quantiles: measured, before and after."""
 
     engine: EngineCost
     prefill_load: float
@@ -82,16 +83,16 @@ def quantiles(records: pl.DataFrame) -> list[float]:
     return [float(ok[c].quantile(q, interpolation="linear") or 0.0) for c, q in QUANTILES]
 
 
-def simulate(dataset: Path, engine: EngineCost, *, block_tokens: int, capacity_blocks: int, max_seqs: int,
+def simulate(dataset: Path | Plan, engine: EngineCost, *, block_tokens: int, capacity_blocks: int, max_seqs: int,
              max_batch_tokens: int, options: Any) -> pl.DataFrame:
-    """Per-request records of ``dataset`` replayed through the simulated engine on the virtual clock."""
+    """Per-request records of ``dataset`` (a Mooncake file, or its replay plan) replayed through the simulated
+    engine on the virtual clock."""
     from agenttrace_pipeline.replay.options import EndpointSpec
-    from agenttrace_pipeline.replay.prompts import plan
     from agenttrace_pipeline.replay.runner import Recorder, frame
     from agenttrace_pipeline.replay.virtual import replay_virtual
     from agenttrace_pipeline.simserver.config import SimConfig
 
-    p = plan(dataset, options.max_requests)
+    p = plan(dataset, options.max_requests) if isinstance(dataset, Path) else dataset
     rec = Recorder(int(p.rows.size), options.warmup, 1 << 62, None, None)
     cfg = SimConfig(model="sim", capacity_blocks=capacity_blocks, block_tokens=block_tokens, engine=engine,
                     max_seqs=max_seqs, max_batch_tokens=max_batch_tokens, max_waiting=1 << 30)
@@ -106,6 +107,7 @@ def refine(engine: EngineCost, dataset: Path, measured: pl.DataFrame, *, block_t
     per-request records of the same dataset replayed against the engine with ``options``); see the module
     docstring. Raises ValueError when ``measured`` has no successful request."""
     target = np.log(quantiles(measured))
+    replay_plan = plan(dataset, options.max_requests)  # parsed once: every evaluation replays the same requests
     geometry = {"block_tokens": block_tokens, "capacity_blocks": capacity_blocks, "max_seqs": max_seqs,
                 "max_batch_tokens": max_batch_tokens, "options": options}
     seen: dict[tuple[float, float, float], list[float]] = {}
@@ -118,7 +120,7 @@ def refine(engine: EngineCost, dataset: Path, measured: pl.DataFrame, *, block_t
     def run(k: tuple[float, float, float]) -> list[float]:
         key = (round(k[0], 6), round(k[1], 6), round(k[2], 4))
         if key not in seen:
-            seen[key] = quantiles(simulate(dataset, scaled(engine, *k), **geometry))
+            seen[key] = quantiles(simulate(replay_plan, scaled(engine, *k), **geometry))
         return seen[key]
 
     def loss(x: np.ndarray) -> float:
