@@ -19,26 +19,28 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agenttrace_pipeline.calibration.probe import ProbePlan, run_probe
+from agenttrace_pipeline.calibration.vllm_cpu import stop_group
 from agenttrace_pipeline.simserver.serve import free_port, wait_healthy
 
 
-def _ints(text: str, flag: str) -> tuple[int, ...]:
+def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise SystemExit(f"{flag}: expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def _periods(text: str) -> tuple[float | None, ...]:
     try:
         return tuple(None if v.strip().lower() == "none" else float(v) for v in text.split(","))
     except ValueError:
-        raise SystemExit(f"--periods: expected comma-separated ms or 'none', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated ms or 'none', got {text!r}") from None
 
 
 def main() -> int:
@@ -51,8 +53,8 @@ def main() -> int:
     ap.add_argument("--capacity-blocks", type=int, default=256)
     ap.add_argument("--block-tokens", type=int, default=128)
     ap.add_argument("--max-seqs", type=int, default=64)
-    ap.add_argument("--batches", default="2,4")
-    ap.add_argument("--periods", default="none,150,60", help="Arrival periods in ms; 'none': the batch alone.")
+    ap.add_argument("--batches", type=_ints, default=(2, 4))
+    ap.add_argument("--periods", type=_periods, default=(None, 150.0, 60.0), help="Arrival periods in ms; 'none': the batch alone.")
     ap.add_argument("--context", type=int, default=2048)
     ap.add_argument("--new-tokens", type=int, default=384)
     ap.add_argument("--decode-tokens", type=int, default=160)
@@ -60,32 +62,33 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="Also write the rows as Parquet.")
     a = ap.parse_args()
     try:
-        plan = ProbePlan(batches=_ints(a.batches, "--batches"), periods_ms=_periods(a.periods), context=a.context,
+        plan = ProbePlan(batches=a.batches, periods_ms=a.periods, context=a.context,
                          new_tokens=a.new_tokens, decode_tokens=a.decode_tokens, repeats=a.repeats)
     except ValueError as exc:
         ap.error(str(exc))
     key = os.environ.get(a.api_key_env) if a.api_key_env else None
     proc = None
     url, model = a.url, a.model
-    try:
-        if a.sim:
-            port = free_port("127.0.0.1")
-            agenttrace = Path(sys.executable).with_name("agenttrace")
-            proc = subprocess.Popen([str(agenttrace), "serve-sim", "--port", str(port), "--model", "sim", "--engine", a.sim,
-                                     "--capacity-blocks", str(a.capacity_blocks), "--block-tokens", str(a.block_tokens),
-                                     "--max-seqs", str(a.max_seqs), "--max-waiting", "100000"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-            url, model = f"http://127.0.0.1:{port}", "sim"
-            wait_healthy(url, 30.0, lambda: proc is not None and proc.poll() is None)
-        df = run_probe(url, model, plan, api_key=key)
-    except (RuntimeError, OSError) as exc:
-        err = proc.stderr.read().decode(errors="replace")[-2000:] if proc is not None and proc.poll() is not None and proc.stderr else ""
-        print(f"probe failed: {exc}{chr(10) + err if err else ''}", file=sys.stderr)
-        return 2
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with tempfile.TemporaryFile() as log:  # serve-sim's stderr, shown when it fails (a pipe left unread could fill)
+        try:
+            if a.sim:
+                port = free_port("127.0.0.1")
+                agenttrace = Path(sys.executable).with_name("agenttrace")
+                proc = subprocess.Popen([str(agenttrace), "serve-sim", "--port", str(port), "--model", "sim", "--engine",
+                                         a.sim, "--capacity-blocks", str(a.capacity_blocks), "--block-tokens",
+                                         str(a.block_tokens), "--max-seqs", str(a.max_seqs), "--max-waiting", "100000"],
+                                        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                url, model = f"http://127.0.0.1:{port}", "sim"
+                wait_healthy(url, 30.0, lambda: proc is not None and proc.poll() is None)
+            df = run_probe(url, model, plan, api_key=key)
+        except (RuntimeError, OSError) as exc:
+            log.seek(0)
+            err = log.read().decode(errors="replace")[-2000:].strip()
+            print(f"probe failed: {exc}{chr(10) + err if err else ''}", file=sys.stderr)
+            return 2
+        finally:
+            if proc is not None:
+                stop_group(proc)
     fmt = lambda v: "     —" if v is None else f"{v:6.2f}"  # noqa: E731
     print(f"{'batch':>5} {'period ms':>9} {'bg ms/token':>11} {'bg e2e ms':>9} {'arrival TTFT ms':>15} {'arrivals':>8}")
     for r in df.iter_rows(named=True):
