@@ -178,5 +178,6 @@ def _chain(first, last, ids_off, dense_id, sizes, id_layer, out_len, eb, hashes,
             ptok[r] = tokens
             _feed(_OUT_TAG + r, out_len[r], 3, eb, hs, st, hashes, layer_of)
             tokens += out_len[r]
-            n_total[r] = st[1] - start
+            # the reply's last token is sampled, never computed: a block it alone completes is not cached
+            n_total[r] = min(st[1] - start, (tokens - 1) // eb)
     return st[1]

@@ -18,6 +18,10 @@ the requests it starts; a request's first token comes when its last tokens are d
 KV fill at that moment. In the untimed modes a request has the engine to itself. Cache lookups happen
 when a request is admitted (not when its prefill starts); with the vLLM semantics its blocks stay pinned
 until it ends, when its reply's full blocks are cached and all its blocks are released in reverse order.
+Blocks it holds without a name count against the replica's capacity too (``running_blocks``, on by default),
+evicting cached ones: its prompt's partly filled last block from admission, and at its end every block up to
+prompt + reply − 1 tokens (the last token is sampled, never computed) — as the simulated engine counts them
+token by token. Without them the capacity is all for cached content, as :mod:`.stack_distance` assumes.
 """
 
 from __future__ import annotations
@@ -36,20 +40,20 @@ ROUTINGS = ("random", "round-robin", "session-affinity", "prefix", "prefix-load-
 RT_RANDOM, RT_RR, RT_AFFINITY, RT_PREFIX, RT_PREFIX_CAP = range(5)
 
 # req rows (int64)
-Q_BASE, Q_NPROMPT, Q_NQUERY, Q_NTOTAL, Q_SESS, Q_NEXT, Q_PTOK, Q_OUT, Q_TAIL, Q_TAILTOK = range(10)
-N_Q = 10
+Q_BASE, Q_NPROMPT, Q_NQUERY, Q_NTOTAL, Q_SESS, Q_NEXT, Q_PTOK, Q_OUT, Q_TAIL, Q_TAILTOK, Q_UNNAMED0, Q_UNNAMED1 = range(12)
+N_Q = 12
 # reqf rows (float64)
 F_TIME, F_DELAY = range(2)
 # ep engine parameters
 E_PF2, E_PF1, E_PF0, E_DC2, E_DC1, E_DC0, E_DCB, E_FLOOR, E_BPT, E_GBPS, E_BATCH, E_PFCTX, E_DCCTX, E_REQ, E_DCEXP = range(15)
 # lp loop parameters
-L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED, L_CHUNKED = range(9)
+L_MODE, L_REPLICAS, L_ROUTING, L_CONC, L_LOADCAP, L_VLLM, L_NBLK, L_SEED, L_CHUNKED, L_UNNAMED = range(10)
 # out rows (float64 per request)
 O_REP, O_ARR, O_FIRST, O_DONE, O_HDEV, O_HHOST, O_ITL = range(7)
 N_OUT = 7
 # rep columns (float64 per replica)
-RP_DECODING, RP_ACTIVE, RP_NREQ, RP_BUSY, RP_CTX = range(5)
-N_RP = 5
+RP_DECODING, RP_ACTIVE, RP_NREQ, RP_BUSY, RP_CTX, RP_UNNAMED = range(6)
+N_RP = 6
 # ctl (int64)
 C_HSIZE, C_SEQ, C_RR, C_NEXT_SESS, C_DONE = range(5)
 
@@ -160,6 +164,9 @@ def start_request(r, now, req, blocks, tokens, layer, st, cp, lp, rep, sess_rep,
         pin = 1 if lp[L_VLLM] > 0 else 0
         touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, 0, npr, req[Q_NQUERY, r],
               res, True, pin, now, r)
+        if lp[L_UNNAMED] > 0:
+            rs[k, R_DEV] += req[Q_UNNAMED0, r]
+            rep[k, RP_UNNAMED] += req[Q_UNNAMED0, r]
         evict(bi, bt, gs, ls, rs, cp, hist, k, now)
     dev, host = res[0], res[1]
     rep[k, RP_NREQ] += 1
@@ -176,7 +183,7 @@ def first_token(r, now, req, st, cp, ep, rep, out):
     k = int(out[O_REP, r])
     rep[k, RP_DECODING] += 1
     rep[k, RP_CTX] += decode_context(r, req, ep)
-    u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, rs[k, R_DEV] / max(cp[P_CAP], 1.0))
+    u = 0.0 if not np.isfinite(cp[P_CAP]) else min(1.0, (rs[k, R_DEV] - rep[k, RP_UNNAMED]) / max(cp[P_CAP], 1.0))
     itl = decode_ms(rep[k, RP_DECODING], u, ep, rep[k, RP_CTX])
     out[O_FIRST, r], out[O_ITL, r] = now + ep[E_REQ], itl
     out[O_DONE, r] = now + ep[E_REQ] + max(req[Q_OUT, r] - 1, 0) * itl
@@ -195,6 +202,11 @@ def end_request(r, now, req, blocks, tokens, layer, st, cp, ep, lp, rep, out, la
         return
     off = k * int(lp[L_NBLK])
     base = req[Q_BASE, r]
+    if lp[L_UNNAMED] > 0:
+        rs[k, R_DEV] += req[Q_UNNAMED1, r] - req[Q_UNNAMED0, r]  # grown through decoding
+        evict(bi, bt, gs, ls, rs, cp, hist, k, now)
+        rs[k, R_DEV] -= req[Q_UNNAMED1, r]
+        rep[k, RP_UNNAMED] -= req[Q_UNNAMED0, r]
     touch(bi, bt, gs, ls, rs, cp, hist, lay, layer, tokens, k, off, blocks, base, req[Q_NPROMPT, r],
           req[Q_NTOTAL, r], 0, res, False, 1, now, r)
     release_all(bi, ls, cp, k, off, blocks, base, req[Q_NTOTAL, r])

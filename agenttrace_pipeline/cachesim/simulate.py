@@ -56,6 +56,11 @@ def prepare(data: Workload | str | Path, semantics: str = "simple", engine_block
     req[ev.Q_OUT], req[ev.Q_TAIL] = w.output_len, s.tail_layer
     if s.semantics == "vllm":  # simple prompts are whole ids; vllm prompts end in a partial block
         req[ev.Q_TAILTOK] = s.prompt_tokens - s.n_prompt * s.block_tokens
+        # blocks a running request holds beyond its named full prompt blocks: the partial last one, then at the
+        # end every block up to prompt + reply - 1 tokens
+        bt = s.block_tokens
+        req[ev.Q_UNNAMED0] = -(-s.prompt_tokens // bt) - s.n_prompt
+        req[ev.Q_UNNAMED1] = -(-(s.prompt_tokens + w.output_len - 1) // bt) - s.n_prompt
     nxt = np.arange(1, n + 1, dtype=np.int64)
     last = np.ones(n, bool)  # the last request of its session
     if w.cumulative and n:
@@ -94,7 +99,7 @@ def _params(prep: Prepared, policy: str, capacity: int | None, host_capacity: in
 def run_one(prep: Prepared, *, policy: str = "lru", capacity: int | None = None, host_capacity: int = 0,
             ttl_s: float | None = None, replicas: int = 1, routing: str = "round-robin", load_cap: float = 1.25,
             load: str = "file", concurrency: int | None = None, engine: EngineCost | str | None = None,
-            seed: int = 0, residency: bool = True, progress: Progress | None = None,
+            seed: int = 0, residency: bool = True, running_blocks: bool = True, progress: Progress | None = None,
             kernel: str = "auto") -> RunResult:
     """One simulation of ``prep`` at one capacity; see :func:`simulate` for the arguments. ``kernel``:
     "auto" walks chunks (:mod:`.segments`) where that kernel applies (simple semantics, one replica, no host
@@ -118,7 +123,8 @@ def run_one(prep: Prepared, *, policy: str = "lru", capacity: int | None = None,
     st = kn.new_state(1 if chunked else prep.streams.n_blocks, replicas, s3 and not chunked)
     cs = chunk_state(prep.layout if chunked else None, cp[kn.P_CAP], s3)
     lp = np.array([ev.LOAD_MODES.index(load), replicas, ev.ROUTINGS.index(routing), concurrency or 0, load_cap,
-                   prep.streams.semantics == "vllm", prep.streams.n_blocks, seed, chunked], np.float64)
+                   prep.streams.semantics == "vllm", prep.streams.n_blocks, seed, chunked,
+                   running_blocks and prep.streams.semantics == "vllm"], np.float64)
     n = prep.workload.n_requests
     rep = np.zeros((replicas, ev.N_RP))
     sess_rep = np.full(prep.workload.n_sessions, -1, np.int64)
@@ -177,7 +183,10 @@ def simulate(data: Workload | Prepared | str | Path, *, semantics: str = "simple
     :func:`run_one`): ``host_capacity`` (host-tier blocks), ``ttl_s``, ``replicas``, ``routing``,
     ``load_cap``, ``load`` ("file", "nominal", "open", "closed"), ``concurrency``, ``engine`` (preset name, JSON path
     or :class:`EngineCost`), ``seed``, ``residency`` (False skips the block
-    lifetime / reuse-gap / idle histograms, ~20 % faster). ``theoretical`` adds an infinite-cache run in the same mode.
+    lifetime / reuse-gap / idle histograms, ~20 % faster), ``running_blocks`` (vllm: blocks a running request
+    holds without cached content — its prompt's partial last block, its reply's — take capacity from the
+    cache, as in vLLM; False gives the whole capacity to cached blocks, as the one-pass LRU curve does).
+    ``theoretical`` adds an infinite-cache run in the same mode.
     ``progress(done, total)`` is called during each run. Returns a :class:`SimReport`.
     """
     if semantics not in SEMANTICS:

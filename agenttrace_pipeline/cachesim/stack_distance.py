@@ -11,7 +11,8 @@ cumulative multi-turn trace costs one step per chunk, not one per block.
 
 Requests run in file order and alone, as in the ``file`` load mode, with the same semantics as the kernel:
 *simple* uses the prompt's blocks in order; *vllm* caches the reply's full blocks too and releases all in
-reverse order, so the ends of a prompt are the first to go.
+reverse order, so the ends of a prompt are the first to go. The capacity is all for cached blocks: the blocks
+a running request holds without cached content are not counted (``simulate(..., running_blocks=False)``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@
    machine what it learns from A (A's engine slowed by its own load) did not carry to B;
 5. dataset B (profile ``cpu-chat``, another seed) replayed against vLLM, then again (``check_repeats``) for the
    engine's own spread; vLLM is then stopped and B is replayed against ``serve-sim`` with the preset and vLLM's
-   KV geometry; the first vLLM run and the simulator's are compared, beside how far vLLM's repeat moved;
+   KV geometry (its usable blocks: vLLM sets one aside); the first vLLM run and the simulator's are compared,
+   beside how far vLLM's repeat moved;
 6. the calibration and the comparison written to the warehouse with lineage.
 
 Each replay starts from an empty prefix cache (``/reset_prefix_cache``, which vLLM serves with
@@ -35,7 +36,7 @@ from agenttrace_pipeline.calibration.refine import refine
 from agenttrace_pipeline.calibration.sweep import SweepPlan, replay_samples, run_sweep
 from agenttrace_pipeline.calibration.vllm_cpu import VllmSettings, ensure_model, ensure_venv, running_vllm
 from agenttrace_pipeline.calibration.workloads import make_dataset
-from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult
+from agenttrace_pipeline.replay.options import EndpointSpec, ReplayOptions, ReplayResult, usable_blocks
 from agenttrace_pipeline.replay.runner import run_replay
 from agenttrace_pipeline.simserver.serve import free_port
 
@@ -100,7 +101,7 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
         fit = fit_samples(samples, name=cfg.preset_name, max_batch_tokens=vs.max_batched_tokens,
                           source=f"vLLM-CPU tiny Llama (2 layers, hidden 128), {h.num_blocks} blocks × {h.block_size}")
         if cfg.match_replay:
-            m = refine(fit.engine, seen_ds, seen.requests, block_tokens=h.block_size, capacity_blocks=h.num_blocks,
+            m = refine(fit.engine, seen_ds, seen.requests, block_tokens=h.block_size, capacity_blocks=usable_blocks("vllm", h.num_blocks),
                        max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
             fit = dataclasses.replace(fit, engine=m.engine, replay=m.to_dict())
             say(f"matched to replay A by simulation: prefill steps × {m.prefill_load:.2f}, decode steps × "
@@ -115,7 +116,7 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
             say(f"replay B against vLLM again ({i + 1} of {cfg.check_repeats}): its own spread ...")
             again.append(run_replay(check_ds, ep, opts))
     say("vLLM stopped; replaying B against serve-sim with the preset ...")
-    sim = cmp.replay_against_sim(check_ds, preset, block_tokens=h.block_size, capacity_blocks=h.num_blocks,
+    sim = cmp.replay_against_sim(check_ds, preset, block_tokens=h.block_size, capacity_blocks=usable_blocks("vllm", h.num_blocks),
                                  max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
     c = cmp.compare(real, sim, tuple(again))
     runs = [("seen_vllm", seen), ("check_vllm", real), ("check_sim", sim)]

@@ -114,15 +114,15 @@ def _refine(fit: Fit, dataset: Path, measured: pl.DataFrame, blocks: int | None,
     import dataclasses
 
     from agenttrace_pipeline.calibration.refine import refine
-    from agenttrace_pipeline.replay.options import ReplayOptions
+    from agenttrace_pipeline.replay.options import ReplayOptions, usable_blocks
 
     if blocks is None or bt is None:
         fail_early("--replay-dataset needs the server's KV geometry (--capacity-blocks and --block-tokens, or a vLLM "
                    "/metrics to read them from)")
     err.print(f"matching the simulated engine to the replay of {dataset} ...")
     try:
-        r = refine(fit.engine, dataset, measured, block_tokens=bt, capacity_blocks=blocks, max_seqs=max_seqs,
-                   max_batch_tokens=max_batch_tokens, options=ReplayOptions(mode="fixed", time_scale=time_scale))
+        r = refine(fit.engine, dataset, measured, block_tokens=bt, capacity_blocks=usable_blocks("vllm", blocks),
+                   max_seqs=max_seqs, max_batch_tokens=max_batch_tokens, options=ReplayOptions(mode="fixed", time_scale=time_scale))
     except (OSError, ValueError) as exc:
         fail_early(f"--replay-dataset {dataset}: {exc}")
     return dataclasses.replace(fit, engine=r.engine, replay=r.to_dict())

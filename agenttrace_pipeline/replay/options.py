@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import polars as pl
 
@@ -21,10 +21,27 @@ class EndpointSpec:
     capacity_blocks: int | None = None
     block_tokens: int = 16
 
+    @property
+    def usable_blocks(self) -> int | None:
+        """Blocks that can cache content (see :func:`usable_blocks`)."""
+        return usable_blocks(self.kind, self.capacity_blocks)
+
     def identity(self) -> dict[str, Any]:
         """Everything but the key, for records and the warehouse."""
         return {"url": self.url, "model": self.model, "kind": self.kind, "capacity_blocks": self.capacity_blocks,
                 "block_tokens": self.block_tokens}
+
+
+@overload
+def usable_blocks(kind: str, reported: int) -> int: ...
+@overload
+def usable_blocks(kind: str, reported: None) -> None: ...
+def usable_blocks(kind: str, reported: int | None) -> int | None:
+    """Of the KV blocks a server reports, those that can cache content: vLLM counts in ``num_gpu_blocks`` one
+    block it sets aside and never fills (its null block)."""
+    if reported is None:
+        return None
+    return reported - 1 if kind == "vllm" and reported > 1 else reported
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,11 @@ class _Run:
 
 
 def predict(p: Plan, ep: EndpointSpec, opt: ReplayOptions) -> dict[str, Any] | None:
-    """The cache simulator's hit rate for these requests at the server's capacity (vLLM semantics)."""
+    """The cache simulator's hit rate for these requests at the server's usable capacity (vLLM semantics)."""
     from agenttrace_pipeline.cachesim.simulate import simulate
 
     load = "closed" if opt.mode == "closed" else "open"
-    rep = simulate(p.workload, semantics="vllm", engine_block=ep.block_tokens, capacity=ep.capacity_blocks,
+    rep = simulate(p.workload, semantics="vllm", engine_block=ep.block_tokens, capacity=ep.usable_blocks,
                    theoretical=False, load=load, concurrency=opt.concurrency if load == "closed" else None)
     r = rep.runs[0]
     return {"hit_rate": r.hit_rate, "by_turn": r.by_turn}

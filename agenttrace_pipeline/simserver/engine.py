@@ -11,6 +11,12 @@ One iteration (:meth:`Engine.schedule`, then :meth:`Engine.complete` at its end)
 * **preemption** — when the running requests' blocks (prompt plus generated tokens) outgrow the pool, the
   request admitted last is preempted by recompute: its pins are dropped and it waits at the head of the
   queue, to be looked up again and prefill its prompt and the tokens generated so far;
+* **occupancy** — as in vLLM, a running request holds a block for every ``block_tokens`` of the tokens it has
+  computed by the end of the iteration (its prompt's partly filled last block and its generated tokens'
+  blocks too, not only the named full prompt blocks), so cached blocks are evicted to make room for them;
+  running requests take their blocks before waiting ones are looked up. At the end only prompt + reply − 1
+  tokens have keys and values (the last token is sampled, never fed back), so the full blocks of those are
+  the ones cached;
 * **time** — ``prefill_ms(T, A)`` for the ``T`` uncached tokens of the step (``A``: each chunk's tokens times
   the tokens before it plus half the chunk) plus ``decode_ms(batch, usage, K)`` when it decodes (``K``: the
   decoding requests' context units, ``(prompt and generated tokens / 1000)^dc_ctx_exp`` each)
@@ -25,7 +31,7 @@ decode-only iterations at once.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +72,7 @@ class Seq:
     first_ms: float = float("nan")
     done_ms: float = float("nan")
     preemptions: int = 0
+    unnamed: int = 0  # blocks held beyond the named full prompt blocks (partial last block, generated tokens)
     stream_hashes: list[int] = field(default_factory=list)
     stream_blocks: np.ndarray | None = None
     n_prompt: int = field(init=False)  # len(tokens), kept as a plain attribute: it is read every iteration
@@ -160,6 +167,7 @@ class Engine:
             seq = self.running.pop()
             held -= self._held(seq, 1)
             assert seq.blocks is not None
+            self._drop_unnamed(seq, now_ms)
             self.pool.release(seq.blocks, now_ms)
             seq.preemptions += 1
             self.counters.preemptions += 1
@@ -172,6 +180,7 @@ class Engine:
         elif seq in self.running:
             self.running.remove(seq)
             assert seq.blocks is not None
+            self._drop_unnamed(seq, now_ms)
             self.pool.release(seq.blocks, now_ms)
         self._plan = [(s, t) for s, t in self._plan if s is not seq]
         self._decode = [s for s in self._decode if s is not seq]
@@ -183,19 +192,20 @@ class Engine:
 
     def schedule(self, now_ms: float) -> float:
         """Plan the iteration starting at ``now_ms``; returns its length in ms (0 when there is nothing to do)."""
+        count = self.pool.capacity is not None  # an unbounded pool evicts nothing: no need to count
+        if count and self.running and self.waiting:
+            self._occupy(self._takes(), now_ms)  # running requests grow before waiting ones are looked up
         self._admit(now_ms)
         self._preempt(now_ms)
         self._decode = [s for s in self.running if s.todo == 0]
-        budget = self.budget - len(self._decode)
-        self._plan = []
+        takes = self._takes()
+        self._plan = [(s, t) for s, t in zip(self.running, takes, strict=True) if t]
         tokens, attended = 0, 0.0
-        for s in self.running:
-            if s.todo and budget > 0:
-                take = min(s.todo, budget)
-                self._plan.append((s, take))
-                budget -= take
-                tokens += take
-                attended += take * (s.n_prompt + s.generated - s.todo + take / 2)
+        for s, take in self._plan:
+            tokens += take
+            attended += take * (s.n_prompt + s.generated - s.todo + take / 2)
+        if count:
+            self._occupy(takes, now_ms)
         cost = self.cost
         ms = float(cost.prefill_ms(tokens, attended)) if self._plan else 0.0
         if self._decode:
@@ -203,6 +213,40 @@ class Engine:
             ctx = sum(((s.n_prompt + s.generated) / 1e3) ** g for s in self._decode) if cost.dc_ctx else 0.0
             ms += float(cost.decode_ms(len(self._decode), self.pool.usage, ctx))
         return ms
+
+    def _takes(self) -> list[int]:
+        """Prefill tokens each running request gets this iteration: decoding ones take one token of the budget
+        each, prefilling ones the rest in admission order."""
+        budget = self.budget - sum(1 for s in self.running if s.todo == 0)
+        out = []
+        for s in self.running:
+            take = min(s.todo, budget) if s.todo and budget > 0 else 0
+            budget -= take
+            out.append(take)
+        return out
+
+    def _occupy(self, takes: list[int], now_ms: float) -> None:
+        """Bring each running request's unnamed blocks to what it holds at the end of this iteration (every
+        token computed so far plus ``takes``) and make room for them in the pool."""
+        self._hold_tokens(((s, s.n_prompt + s.generated - s.todo + t) for s, t in zip(self.running, takes, strict=True)),
+                          now_ms)
+
+    def _hold_tokens(self, held: Iterable[tuple[Seq, int]], now_ms: float) -> None:
+        """Set each request's unnamed blocks for the tokens it holds (``(seq, tokens)`` pairs); evict for growth."""
+        bt = self.pool.block_tokens
+        delta = 0
+        for s, tokens in held:
+            assert s.blocks is not None
+            unnamed = max(0, -(-tokens // bt) - s.blocks.size)
+            delta += unnamed - s.unnamed
+            s.unnamed = unnamed
+        if delta:
+            self.pool.hold(delta, now_ms)
+
+    def _drop_unnamed(self, s: Seq, now_ms: float) -> None:
+        if s.unnamed:
+            self.pool.hold(-s.unnamed, now_ms)
+            s.unnamed = 0
 
     def decode_run(self) -> int:
         """How many identical decode-only iterations may be taken at once from the planned one (>= 1)."""
@@ -212,16 +256,23 @@ class Engine:
         cap = self.pool.capacity
         if cap is None or left <= 1:
             return max(1, left)
-        # iteration j of the run (j = 0 is planned) would preempt once the blocks held with j more tokens each
-        # pass the capacity: take the longest run whose last iteration stays within it (monotone: bisect)
+        # a run of n iterations (the planned one first) is exact while none of them would preempt (the blocks held
+        # with n more tokens each stay within the capacity) and, when the KV fill prices a decode step, while
+        # the blocks its later iterations take (n - 1 more tokens each) evict nothing; both hold up to some n
+        # and fail after it: bisect
         bt = self.pool.block_tokens
         x = np.fromiter((s.n_prompt + s.generated + bt - 1 for s in self.running), np.int64, len(self.running))
+        room = cap - self.pool.used + int((x // bt).sum()) if (self.cost.dc1 or self.cost.dc2) else None
+
+        def fits(n: int) -> bool:
+            return int(((x + n) // bt).sum()) <= cap and (room is None or int(((x + n - 1) // bt).sum()) <= room)
+
         lo, hi = 1, left
-        if int(((x + hi) // bt).sum()) <= cap:
+        if fits(hi):
             return hi
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if int(((x + mid) // bt).sum()) <= cap else (lo, mid)
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
         return lo
 
     def complete(self, now_ms: float, step_ms: float = 0.0, iterations: int = 1) -> None:
@@ -232,6 +283,11 @@ class Engine:
                 if s.generated == 0:
                     s.first_ms = now_ms
                 self._emit(s, 1, now_ms, step_ms)
+        if iterations > 1 and self.pool.capacity is not None:
+            # a run's later iterations took blocks too (evicting nothing a lookup could see before now): the last
+            # iteration of each request's part of the run held its tokens so far and n - 1 more
+            self._hold_tokens(((s, s.n_prompt + s.generated + min(iterations, s.max_tokens - s.generated) - 1)
+                               for s in self._decode), now_ms)
         made = 0
         for s in self._decode:  # _emit inlined: this loop runs once per running request and iteration
             n = min(iterations, s.max_tokens - s.generated)
@@ -260,7 +316,8 @@ class Engine:
         s.done_ms = now_ms
         bt = self.pool.block_tokens
         full = len(s.hashes)
-        stream = s.tokens + s.reply.encode()
+        stream = s.tokens + s.reply.encode()[:-1]  # the last token is sampled, never computed: no keys/values
+        self._drop_unnamed(s, now_ms)
         tail = block_hashes(stream, bt, full, s.hashes[-1] if full else ROOT)
         blocks = np.concatenate([s.blocks, self.pool.dense(tail)]) if tail else s.blocks
         s.stream_hashes, s.stream_blocks = s.hashes + tail, blocks

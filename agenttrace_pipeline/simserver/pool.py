@@ -5,7 +5,9 @@ prompts arrive. :class:`BlockPool` gives each new chained block hash the next de
 kernel's arrays when needed) and then calls the very kernel functions the offline run calls
 (``touch``, ``release_all``, ``evict``), in the same order as ``cachesim.eventloop`` does for one request:
 look up and pin the prompt's full blocks on admission, then on completion insert the reply's full blocks,
-drop every pin last block first, and evict down to capacity. So a trace served one request at a time hits
+drop every pin last block first, and evict down to capacity. Blocks a running request holds without a name
+(its prompt's partly filled last block, its generated tokens) count against the capacity through
+:meth:`BlockPool.hold`, as the offline run counts them. So a trace served one request at a time hits
 exactly as ``simulate(..., semantics="vllm", load="file")`` predicts.
 """
 
@@ -38,6 +40,7 @@ class BlockPool:
         self.bi = self.ls = self.rs = np.zeros(0)
         self._alloc(_INITIAL)
         self._res = np.zeros(3, np.int64)
+        self.unnamed = 0  # blocks counted through hold()
         self._lay = np.zeros((3, 4))
 
     def _alloc(self, size: int) -> None:
@@ -84,8 +87,9 @@ class BlockPool:
 
     @property
     def usage(self) -> float:
-        """Fraction of the capacity in use (0 with an infinite pool)."""
-        return 0.0 if self.capacity is None else min(1.0, self.used / self.capacity)
+        """Fraction of the capacity holding named blocks, cached or pinned (0 with an infinite pool): the KV fill
+        the cost model's decode term reads, as the offline run reads it."""
+        return 0.0 if self.capacity is None else min(1.0, (self.used - self.unnamed) / self.capacity)
 
     def admit(self, blocks: np.ndarray, n_query: int, now_ms: float, req: int) -> int:
         """Look up, insert and pin a prompt's full blocks; returns its leading run of cached blocks."""
@@ -102,6 +106,14 @@ class BlockPool:
         touch(*st, self._lay, self.layer, self.tokens, 0, 0, blocks, 0, n_prompt, blocks.size, 0,
               self._res, False, 1, now_ms, req)
         self.release(blocks, now_ms)
+
+    def hold(self, delta: int, now_ms: float) -> None:
+        """Count ``delta`` more (or, negative, fewer) device blocks that hold no named content (a running
+        request's partly filled and generated-token blocks); growing evicts cached blocks to make room."""
+        self.rs[0, kn.R_DEV] += delta
+        self.unnamed += delta
+        if delta > 0:
+            kn.evict(self.bi, self.bt, self.gs, self.ls, self.rs, self.cp, self.hist, 0, now_ms)
 
     def release(self, blocks: np.ndarray, now_ms: float) -> None:
         """Drop one pin of each block, last first (preemption or completion), then evict to capacity."""

@@ -26,11 +26,20 @@ def test_a_fully_cached_prompt_still_computes_its_last_token():
 
 
 def test_the_reply_is_cached_and_hit_by_the_next_turn():
-    w = _session([(32, 16), (16, 4)])
+    w = _session([(32, 17), (15, 4)])
     s = build_blocks(w, "vllm")
     assert (s.n_prompt.tolist(), s.n_total.tolist()) == ([2, 4], [3, 4])
     run = simulate(w, semantics="vllm", capacity=None, theoretical=False).runs[0]
-    assert run.per_request["hit_tokens"].tolist() == [0, 48]  # turn 1: the 32 prompt tokens + the 16-token reply
+    assert run.per_request["hit_tokens"].tolist() == [0, 48]  # turn 1: the 32 prompt tokens + 16 of the reply's 17
+
+
+def test_a_block_only_the_last_reply_token_completes_is_not_cached():
+    # 32 + 16 = 48 tokens, but the last one is sampled, never computed: keys and values exist for 47 of them
+    w = _session([(32, 16), (16, 4)])
+    s = build_blocks(w, "vllm")
+    assert (s.n_prompt.tolist(), s.n_total.tolist()) == ([2, 4], [2, 4])
+    run = simulate(w, semantics="vllm", capacity=None, theoretical=False).runs[0]
+    assert run.per_request["hit_tokens"].tolist() == [0, 32]
     simple = simulate(w, capacity=None, theoretical=False).runs[0]
     assert simple.per_request["hit_tokens"].tolist() == [0, 32]  # simple semantics ignores replies
 
