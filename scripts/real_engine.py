@@ -90,6 +90,10 @@ def report(res: LoopResult) -> str:
             own = f"  vLLM vs itself ±{spread:.2f} pp" if unit == "pp" else f"  vLLM vs itself ±{100 * spread:.1f} %"
         lines.append(f"  {r['measure']:12} vLLM {r['engine']:9.2f} {unit}  sim {r['simulator']:9.2f} {unit}  "
                      f"error {err:>9} (target {tgt}) {'ok' if r['passed'] else 'MISSED'}{own}")
+    c = res.comparison
+    pre = [x.summary.get("preemptions") for x in (c.engine, *c.repeats, c.simulator)]
+    lines.append("  preemptions: vLLM " + ", ".join("n/a" if p is None else str(p) for p in pre[:-1])
+                 + f"; serve-sim {'n/a' if pre[-1] is None else pre[-1]}")
     lines.append(f"BLIS reference: TTFT error {100 * BLIS['ttft']:.1f} %, hit-rate tolerance {BLIS['hit_rate_pp']:.0f} pp")
     return "\n".join(lines)
 

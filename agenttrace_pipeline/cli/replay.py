@@ -79,6 +79,8 @@ def _print(r: dict[str, Any]) -> None:
         out.print(f"{name:12} p50 {p['p50']:9.2f}  p90 {p['p90']:9.2f}  p99 {p['p99']:9.2f}  max {p['max']:9.2f}")
     out.print(f"lateness drift {s['lateness_ms']['drift_ms_per_s']:.3f} ms/s{' DEGRADED' if s['degraded'] else ''} "
               f"(sender priority {s['sender_priority']})")
+    if s.get("preemptions") is not None:
+        out.print(f"server preemptions during the replay: {s['preemptions']}")
     fmt = {k: "n/a" if h[k] is None else f"{100 * h[k]:.2f} %" for k in ("simulator", "server_counters", "usage_cached_tokens")}
     out.print(f"hit rate: simulator {fmt['simulator']}, server counters {fmt['server_counters']}, "
               f"usage cached_tokens {fmt['usage_cached_tokens']}"

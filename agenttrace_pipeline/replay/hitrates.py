@@ -25,6 +25,9 @@ MISMATCH_PP = 5.0
 FROZEN_SCRAPES = 3
 
 
+PREEMPTIONS = "vllm:num_preemptions_total"
+
+
 def parse(text: str) -> dict[str, float]:
     """Metric name -> value summed over its label sets (comments and unparsable lines skipped)."""
     out: dict[str, float] = {}
@@ -56,6 +59,7 @@ class Scrapes:
 
     points: list[tuple[float, float, float]] = field(default_factory=list)  # (time s, hits, queries)
     dialect: str | None = None
+    preemptions: list[float] = field(default_factory=list)  # ``vllm:num_preemptions_total`` at each scrape
 
     async def take(self, client: httpx.AsyncClient, now: float) -> None:
         try:
@@ -64,10 +68,17 @@ class Scrapes:
             return
         if r.status_code != 200:
             return
-        found = counters(parse(r.text))
+        metrics = parse(r.text)
+        found = counters(metrics)
         if found:
             self.dialect = found[0]
             self.points.append((now, found[1], found[2]))
+        if PREEMPTIONS in metrics:
+            self.preemptions.append(metrics[PREEMPTIONS])
+
+    def preempted(self) -> int | None:
+        """Requests the server preempted between the first and the last scrape (None if it does not say)."""
+        return int(self.preemptions[-1] - self.preemptions[0]) if len(self.preemptions) >= 2 else None
 
     def rate(self) -> float | None:
         """Δhits / Δqueries from the first to the last scrape (capped at 1), None without two scrapes."""

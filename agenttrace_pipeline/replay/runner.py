@@ -224,6 +224,7 @@ def run_replay(dataset: Path, endpoint: EndpointSpec, options: ReplayOptions, *,
                            options.degraded_p99_ms)
     summary["replay_wall_s"] = wall
     summary["sender_priority"] = priority
+    summary["preemptions"] = scrapes.preempted()  # Δ vllm:num_preemptions_total (None: the server does not say)
     if options.clock == "wall":
         sim = predict(p, endpoint, options)
     rates = compare(sim["hit_rate"] if sim else None, scrapes.rate(), sm.usage_rate(df))

@@ -99,7 +99,7 @@ def replay_virtual(p: Plan, ep: EndpointSpec, opt: ReplayOptions, rec: Any, conf
         now += d * k
         eng.complete(now, d, k)
     c = eng.counters
-    return Scrapes([(0.0, 0.0, 0.0), (now / 1e3, float(c.hits), float(c.queries))], "vllm")
+    return Scrapes([(0.0, 0.0, 0.0), (now / 1e3, float(c.hits), float(c.queries))], "vllm", [0.0, float(c.preemptions)])
 
 
 def _drop_rest(p: Plan, s: int, pos: int, rec: Any, t: float) -> None:

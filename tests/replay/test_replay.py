@@ -103,3 +103,12 @@ def test_virtual_fast_path_gives_the_step_by_step_records():
         # same TTFT, every ITL gap and cached tokens per request, up to float summation order
         assert_frame_equal(fast_df, slow_df, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
         assert fast_df["cached_tokens"].sum() > 0
+
+
+def test_the_summary_counts_the_servers_preemptions():
+    tight = _replay(SimConfig(capacity_blocks=60, block_tokens=16, time_scale=0.0), mode="closed", concurrency=8)
+    roomy = _replay(SimConfig(capacity_blocks=4000, block_tokens=16, time_scale=0.0), mode="closed", concurrency=8)
+    assert tight.summary["preemptions"] > 0 and roomy.summary["preemptions"] == 0
+    ep = EndpointSpec("in-process", "sim", "sim", capacity_blocks=60, block_tokens=16)
+    virtual = run_replay(DATA, ep, ReplayOptions(clock="virtual", mode="closed", concurrency=8))
+    assert virtual.summary["preemptions"] > 0
