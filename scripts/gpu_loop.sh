@@ -48,8 +48,12 @@ stop() { kill -TERM -- "-$pgid" 2>/dev/null || true; sleep 5; kill -KILL -- "-$p
 trap stop EXIT
 trap 'exit 130' INT TERM
 echo "waiting for $ENGINE on $URL (log $OUT/engine.log) ..."
-for _ in $(seq 900); do curl -sf "$URL/health" >/dev/null && break; sleep 1; done
-curl -sf "$URL/health" >/dev/null || { echo "$ENGINE did not start; see $OUT/engine.log" >&2; exit 1; }
+for _ in $(seq 900); do
+  curl -sf "$URL/health" >/dev/null && break
+  kill -0 "$pgid" 2>/dev/null || break  # the engine exited: no use waiting
+  sleep 1
+done
+curl -sf "$URL/health" >/dev/null || { tail -n 5 "$OUT/engine.log" >&2; echo "error: $ENGINE did not start; see $OUT/engine.log" >&2; exit 1; }
 
 # KV geometry: vLLM reports what it really uses (its CPU build, for one, picks 128-token blocks); for SGLang pass
 # KV_BLOCKS (its max_total_num_tokens / BLOCK) for the prediction
@@ -84,13 +88,17 @@ $AT replay --input "$B" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}"
 stop; trap - EXIT
 
 # the same unseen dataset against the simulated engine with the calibrated preset and the engine's geometry
+# (vLLM counts in num_gpu_blocks one block it never caches in: its null block)
+SIM_BLOCKS=${KV_BLOCKS:-25000}
+[ "$ENGINE" = vllm ] && [ -n "${KV_BLOCKS:-}" ] && SIM_BLOCKS=$((KV_BLOCKS - 1))
+simgeo=(--capacity-blocks "$SIM_BLOCKS" --block-tokens "$BLOCK")
 SIMPORT=$((PORT + 1))
-setsid $AT serve-sim --port "$SIMPORT" --engine "$OUT/presets/$PRESET.json" --capacity-blocks "${KV_BLOCKS:-25000}" \
+setsid $AT serve-sim --port "$SIMPORT" --engine "$OUT/presets/$PRESET.json" --capacity-blocks "$SIM_BLOCKS" \
   --block-tokens "$BLOCK" --max-seqs "${MAX_SEQS:-256}" >"$OUT/serve-sim.log" 2>&1 &
 simpg=$!
 trap 'kill -TERM -- "-$simpg" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$SIMPORT/health" >/dev/null && break; sleep 0.5; done
-$AT replay --input "$B" --url "http://127.0.0.1:$SIMPORT" --model sim --kind sim "${geo[@]}" --json "$OUT/replay_B_sim.json"
+$AT replay --input "$B" --url "http://127.0.0.1:$SIMPORT" --model sim --kind sim "${simgeo[@]}" --json "$OUT/replay_B_sim.json"
 
 .venv/bin/python - "$OUT/replay_B_engine.json" "$OUT/replay_B_sim.json" <<'PY'
 import json, sys

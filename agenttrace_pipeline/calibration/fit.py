@@ -131,7 +131,7 @@ def fit_samples(samples: pl.DataFrame, *, name: str, source: str, max_batch_toke
       into one step's fixed cost (``pf0``, set to the decode step's ``dc0``: a step's overhead is the same
       whatever it computes) and ``request_ms``, the rest: time a request spends outside the steps;
     * decode: ``step ≈ dc0 + dc_batch·(batch − 1) + dc_ctx·Σ(c/1000)^g`` from the decode phase's end-to-end times
-      (on vLLM's CPU build ``g`` ≈ 0.7: a token of context costs less the longer the context).
+      (on vLLM's CPU build ``g`` came out between 0.45 and 1 from run to run).
 
     ``fill_terms`` False (the default) leaves out the KV-fill terms (dc1 = dc2 = 0): the simulated engine's KV
     fill counts every resident block, cached and idle ones included, so on a warm cache it sits near 1 whatever
