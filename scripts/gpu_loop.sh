@@ -84,7 +84,8 @@ match=(); [ "${MATCH_REPLAY:-0}" = 1 ] && match=(--replay-requests "$OUT/replay_
 # shellcheck disable=SC2086  # SWEEP is a list of options
 $AT calibrate --url "$URL" --model served --name "$PRESET" --output "$OUT/presets/$PRESET.json" "${geo[@]}" \
   --max-model-len 16384 --max-batch-tokens "$MAXB" --max-seqs "${MAX_SEQS:-256}" $SWEEP "${match[@]}"
-$AT replay --input "$B" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_B_engine.json"
+$AT replay --input "$B" --url "$URL" --model served --kind "$ENGINE" "${geo[@]}" --json "$OUT/replay_B_engine.json" \
+  --predict-engine "$OUT/presets/$PRESET.json"
 stop; trap - EXIT
 
 # the same unseen dataset against the simulated engine with the calibrated preset and the engine's geometry
@@ -98,7 +99,8 @@ setsid $AT serve-sim --port "$SIMPORT" --engine "$OUT/presets/$PRESET.json" --ca
 simpg=$!
 trap 'kill -TERM -- "-$simpg" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$SIMPORT/health" >/dev/null && break; sleep 0.5; done
-$AT replay --input "$B" --url "http://127.0.0.1:$SIMPORT" --model sim --kind sim "${simgeo[@]}" --json "$OUT/replay_B_sim.json"
+$AT replay --input "$B" --url "http://127.0.0.1:$SIMPORT" --model sim --kind sim "${simgeo[@]}" --json "$OUT/replay_B_sim.json" \
+  --predict-engine "$OUT/presets/$PRESET.json"
 
 .venv/bin/python - "$OUT/replay_B_engine.json" "$OUT/replay_B_sim.json" <<'PY'
 import json, sys

@@ -110,14 +110,15 @@ def run_loop(cfg: LoopConfig, say: Say = print) -> LoopResult:
         preset = write_preset(fit, cfg.out / "presets" / f"{cfg.preset_name}.json")
         samples.write_parquet(preset.parent / "fits" / f"{preset.stem}.samples.parquet")
         say(f"preset {preset}: {fit.engine.source}")
-        real = run_replay(check_ds, ep, opts)
+        check_opts = dataclasses.replace(opts, predict_engine=str(preset))  # B's prediction timed by the preset
+        real = run_replay(check_ds, ep, check_opts)
         again = []
         for i in range(1, max(1, cfg.check_repeats)):
             say(f"replay B against vLLM again ({i + 1} of {cfg.check_repeats}): its own spread ...")
-            again.append(run_replay(check_ds, ep, opts))
+            again.append(run_replay(check_ds, ep, check_opts))
     say("vLLM stopped; replaying B against serve-sim with the preset ...")
     sim = cmp.replay_against_sim(check_ds, preset, block_tokens=h.block_size, capacity_blocks=usable_blocks("vllm", h.num_blocks),
-                                 max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=opts)
+                                 max_seqs=vs.max_seqs, max_batch_tokens=vs.max_batched_tokens, options=check_opts)
     c = cmp.compare(real, sim, tuple(again))
     runs = [("seen_vllm", seen), ("check_vllm", real), ("check_sim", sim)]
     for name, r in [*runs, *((f"check_vllm_repeat{i + 1}", r) for i, r in enumerate(again))]:

@@ -31,6 +31,9 @@ def replay(
     sender_priority: Annotated[str, typer.Option(help="Scheduling priority of the sending thread (wall clock, best "
                                                  "effort): normal, high (nice -10), realtime (SCHED_FIFO), or auto "
                                                  "(= high; realtime only on request).")] = "auto",
+    predict_engine: Annotated[str | None, typer.Option(help="Engine preset (name or JSON path) timing the simulator's "
+                                                       "hit-rate prediction; default the GPU-class baseline. Pass the "
+                                                       "server's calibrated preset where there is one.")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="Name of the environment variable holding the API key.")] = None,
     as_json: Annotated[Path | None, typer.Option("--json", help="Write the summary and hit rates to this file.")] = None,
     requests_out: Annotated[Path | None, typer.Option("--requests", help="Write the per-request records to this Parquet "
@@ -51,7 +54,8 @@ def replay(
         ep = EndpointSpec(url.rstrip("/"), model, kind, key, capacity_blocks, block_tokens)
         opts = ReplayOptions(endpoint=endpoint, mode=mode, concurrency=concurrency, time_scale=time_scale,  # type: ignore[arg-type]
                              max_requests=max_requests, duration_s=duration, warmup=warmup, clock=clock,  # type: ignore[arg-type]
-                             ttft_slo_ms=ttft_slo_ms, sender_priority=sender_priority)  # type: ignore[arg-type]
+                             ttft_slo_ms=ttft_slo_ms, sender_priority=sender_priority,  # type: ignore[arg-type]
+                             predict_engine=predict_engine)
     except ValueError as exc:
         fail_early(str(exc))
     for name, value, allowed in (("--endpoint", endpoint, ("chat", "completions")), ("--mode", mode, ("fixed", "closed")),

@@ -55,7 +55,9 @@ class ReplayOptions:
     (wall clock only): the scheduling priority of the sending thread during the replay, best effort — ``high``
     (nice −10), ``realtime`` (SCHED_FIFO), ``normal``, or ``auto`` (= high: real-time scheduling is opt-in,
     because a real-time thread outranks everything else on the machine, the server under test included); see
-    :mod:`agenttrace_pipeline.replay.priority`."""
+    :mod:`agenttrace_pipeline.replay.priority`. ``predict_engine``: the engine preset (name or JSON path) that
+    times the cache simulator's prediction (when requests overlap, longer requests pin more blocks); None is the
+    GPU-class baseline — pass the server's calibrated preset where there is one."""
 
     endpoint: Literal["completions", "chat"] = "completions"
     mode: Literal["fixed", "closed"] = "fixed"
@@ -74,8 +76,13 @@ class ReplayOptions:
     failure_policy: Literal["skip", "continue"] = "skip"
     flush_cache: bool = False
     sender_priority: Literal["auto", "normal", "high", "realtime"] = "auto"
+    predict_engine: str | None = None
 
     def __post_init__(self) -> None:
+        if self.predict_engine is not None:  # a wrong preset is said now, not after the replay
+            from agenttrace_pipeline.cachesim.cost_model import load_engine
+
+            load_engine(self.predict_engine)
         if self.mode == "closed" and self.concurrency < 1:
             raise ValueError(f"concurrency must be >= 1 in closed mode, got {self.concurrency}")
         if self.time_scale < 0:

@@ -175,12 +175,14 @@ class _Run:
 
 
 def predict(p: Plan, ep: EndpointSpec, opt: ReplayOptions) -> dict[str, Any] | None:
-    """The cache simulator's hit rate for these requests at the server's usable capacity (vLLM semantics)."""
+    """The cache simulator's hit rate for these requests at the server's usable capacity (vLLM semantics), timed
+    by ``opt.predict_engine``."""
     from agenttrace_pipeline.cachesim.simulate import simulate
 
     load = "closed" if opt.mode == "closed" else "open"
     rep = simulate(p.workload, semantics="vllm", engine_block=ep.block_tokens, capacity=ep.usable_blocks,
-                   theoretical=False, load=load, concurrency=opt.concurrency if load == "closed" else None)
+                   theoretical=False, load=load, concurrency=opt.concurrency if load == "closed" else None,
+                   engine=opt.predict_engine)
     r = rep.runs[0]
     return {"hit_rate": r.hit_rate, "by_turn": r.by_turn}
 

@@ -40,3 +40,10 @@ def test_replay_cli_sender_priority_is_checked_and_reported():
     ok = CliRunner().invoke(app, [*args, "--sender-priority", "realtime"])
     assert ok.exit_code == 0, ok.output
     assert "sender priority normal" in ok.output  # the virtual clock sends nothing over the wire: no priority change
+
+
+def test_replay_cli_names_an_unknown_prediction_preset_before_sending():
+    res = CliRunner().invoke(app, ["replay", "-i", str(DATA), "--url", "http://127.0.0.1:9", "--model", "m",
+                                   "--predict-engine", "no-such-preset"])
+    assert res.exit_code == 2
+    assert "unknown engine preset 'no-such-preset'" in res.output and "cpu-vllm-tiny" in res.output

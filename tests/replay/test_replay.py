@@ -112,3 +112,17 @@ def test_the_summary_counts_the_servers_preemptions():
     ep = EndpointSpec("in-process", "sim", "sim", capacity_blocks=60, block_tokens=16)
     virtual = run_replay(DATA, ep, ReplayOptions(clock="virtual", mode="closed", concurrency=8))
     assert virtual.summary["preemptions"] > 0
+
+
+def test_the_prediction_is_timed_by_the_named_engine_preset(tmp_path):
+    import orjson
+    import pytest
+
+    slow = tmp_path / "slow.json"  # 10 ms a prompt token: requests overlap and pin each other's blocks
+    slow.write_bytes(orjson.dumps({"pf1": 10.0, "dc0": 50.0}))
+    cfg = SimConfig(capacity_blocks=40, block_tokens=16, time_scale=0.0)
+    fast = _replay(cfg, time_scale=0.05)
+    pinned = _replay(cfg, time_scale=0.05, predict_engine=str(slow))
+    assert pinned.hit_rates["simulator"] < fast.hit_rates["simulator"]
+    with pytest.raises(ValueError, match="unknown engine preset 'no-such-preset'"):
+        ReplayOptions(predict_engine="no-such-preset")
